@@ -1,0 +1,46 @@
+"""The `paravisor` command: one entry point, one sub-command per tool.
+
+Each command module exposes `register(subparsers)`, which adds its sub-parser and sets
+`func` to a function taking the parsed arguments and returning an exit status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from paravisor.errors import UserError
+
+COMMAND_MODULES = (
+    "paravisor.isa.cli",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="paravisor",
+        description="A Xen-style paravirtualizing hypervisor for the PV32 ISA, "
+                    "with its toolchain.")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    subparsers.required = True
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except UserError as err:
+        print(f"paravisor {args.command}: {err}", file=sys.stderr)
+        return err.status
+    except KeyboardInterrupt:
+        print(f"paravisor {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
