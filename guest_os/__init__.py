@@ -1,1 +1,4 @@
-"""Guest kernels and their runtime; the sources travel with the install so paravisor can build them."""
+"""Guest kernels and their runtime.
+
+The sources travel with the install so paravisor can build them on a fresh machine.
+"""
