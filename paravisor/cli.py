@@ -14,6 +14,7 @@ from paravisor.errors import UserError
 
 COMMAND_MODULES = (
     "paravisor.isa.cli",
+    "paravisor.toolchain.cli",
 )
 
 

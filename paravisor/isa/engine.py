@@ -13,6 +13,9 @@ What the hypervisor may rely on after `run` returns:
   the next instruction.  `trap.pc` is the pc the guest handler must return to.
 - BUDGET: exactly `budget` instructions retired.
 - HALT: `halt` retired (ring 0 only); cpu.pc is the next instruction.
+- CONTROL: only for an engine built for bare-metal use (`exit_on_control`): an `mtcr`
+  or `rfe` retired and cpu.pc is the next instruction, so the caller can deliver a
+  timer interrupt that the change made due at exactly the right instruction.
 The engine never delivers a trap itself: the caller decides (bounce to a PV guest's
 trap table, kill the domain, or deliver to TVEC on bare metal).
 """
@@ -31,6 +34,7 @@ class ExitReason(Enum):
     TRAP = "trap"
     BUDGET = "budget"
     HALT = "halt"
+    CONTROL = "control"     # bare metal only: an mtcr or rfe retired (see below)
 
 
 @dataclass(frozen=True)
