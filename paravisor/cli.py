@@ -15,6 +15,8 @@ from paravisor.errors import UserError
 COMMAND_MODULES = (
     "paravisor.isa.cli",
     "paravisor.toolchain.cli",
+    "paravisor.toolstack.cli",
+    "paravisor.trace_cli",
 )
 
 

@@ -1,0 +1,118 @@
+"""memory_op (12): a domain's memory reservation (memory.h).
+
+XENMEM_increase_reservation, populate_physmap and decrease_reservation take a
+`xen_memory_reservation {extent_start, nr_extents, extent_order, mem_flags, domid}` and
+return how many extents were done (Xen's nr_done); the caller learns which extent
+stopped the batch from that number.  Extents are single frames: only extent_order 0 is
+supported, and a larger order does nothing and returns 0 -- what Xen does for an order
+above the domain's max_order.  `mem_flags` (address width, NUMA node) is accepted and
+ignored: PV32 has one node and no address-width limits below 4 GiB.
+
+- increase_reservation: up to nr_extents new frames; their mfns are written to
+  extent_start[i] unless extent_start is NULL.
+- populate_physmap: extent_start[i] holds a guest pfn on entry; a new frame is
+  allocated for it, the m2p entry of the frame is set to that pfn (Xen's
+  set_gpfn_from_mfn) and extent_start[i] is overwritten with the mfn.
+- decrease_reservation: extent_start[i] holds an mfn (a PV "gmfn") to give back.  A
+  frame that is still mapped, pinned or a base pointer is refused (mm.reservation).
+
+The p2m: paravisor.mm keeps each domain's frame list (MemoryDomain.p2m, filled in
+allocation order) for its own bookkeeping; the guest's own p2m -- the mfn_list the
+builder handed over in start_info -- is the guest's to maintain, as in Xen: a balloon
+driver writes the mfns it got (or INVALID_P2M_ENTRY for frames it gave back) into it.
+
+Differences from Xen, all to fail loudly rather than silently: where Xen answers a
+refused reservation call with 0 extents done, we return -EFAULT for an unreadable
+argument or an extent array the guest cannot access in full (checked before anything is
+allocated or freed, so nothing changes), -EPERM for a domU naming another domain and
+-ESRCH for a domain that does not exist.  Too many extents for one call (more than
+MAX_EXTENTS) returns 0, as Xen does when nr_extents cannot be encoded in a continuation.
+
+XENMEM_current_reservation / maximum_reservation: `arg` points at a domid_t; the result
+is the page count.  XENMEM_maximum_ram_page: the highest machine frame number.  Every
+other command is -ENOSYS.  Hypercalls run to completion, so the continuation bits Xen
+keeps in the high bits of `cmd` do not exist: such a cmd is simply unknown.
+"""
+
+from __future__ import annotations
+
+from paravisor.guest_access import copy_from_guest, copy_to_guest
+from paravisor.hypercalls.abi import (
+    XEN_MEMORY_RESERVATION,
+    XENMEM_current_reservation,
+    XENMEM_decrease_reservation,
+    XENMEM_increase_reservation,
+    XENMEM_maximum_ram_page,
+    XENMEM_maximum_reservation,
+    XENMEM_populate_physmap,
+)
+from paravisor.hypercalls.abi_types import U16, U32
+from paravisor.hypercalls.common import read_struct, target_domain
+from paravisor.hypercalls.errno import Errno
+from paravisor.mm import reservation
+
+MAX_EXTENTS = 1 << 18            # one call's extent array: at most 1 MiB of u32s
+SUPPORTED_EXTENT_ORDER = 0       # extents are single 4 KiB frames
+
+
+def do_memory_op(hv, vcpu, cmd: int, arg: int, *_) -> int:
+    if cmd in _RESERVATION_OPS:
+        return _reservation_op(hv, vcpu, cmd, arg)
+    if cmd in (XENMEM_current_reservation, XENMEM_maximum_reservation):
+        domid = U16.decode(copy_from_guest(hv.memory, vcpu.cpu, arg, U16.size))
+        dom = target_domain(hv, vcpu, domid)
+        if cmd == XENMEM_current_reservation:
+            return reservation.current_reservation(dom.mem)
+        return reservation.maximum_reservation(dom.mem)
+    if cmd == XENMEM_maximum_ram_page:
+        return hv.mm.nframes - 1
+    return -Errno.ENOSYS
+
+
+def _reservation_op(hv, vcpu, cmd: int, arg: int) -> int:
+    """Parse and check the reservation, then run the op; returns extents done."""
+    args = read_struct(hv, vcpu, XEN_MEMORY_RESERVATION, arg)
+    dom = target_domain(hv, vcpu, args["domid"])
+    nr, array = args["nr_extents"], args["extent_start"]
+    if nr == 0 or nr > MAX_EXTENTS or args["extent_order"] != SUPPORTED_EXTENT_ORDER:
+        return 0
+    if array == 0 and cmd != XENMEM_increase_reservation:
+        return 0          # only increase_reservation may leave out the array
+    # Copy the array once and prove it writable before anything changes: a fault after
+    # frames were allocated or freed would leave the guest unaware of them.
+    raw = copy_from_guest(hv.memory, vcpu.cpu, array, nr * U32.size) if array else b""
+    if array and cmd != XENMEM_decrease_reservation:
+        copy_to_guest(hv.memory, vcpu.cpu, array, raw)
+    entries = [U32.decode(raw[i:i + U32.size]) for i in range(0, len(raw), U32.size)]
+    return _RESERVATION_OPS[cmd](hv, vcpu, dom, nr, array, entries)
+
+
+def _increase(hv, vcpu, dom, nr: int, array: int, entries: list[int]) -> int:
+    mfns = reservation.increase_reservation(hv.mm, dom.mem, nr)
+    if array and mfns:
+        copy_to_guest(hv.memory, vcpu.cpu, array, _u32s(mfns))
+    return len(mfns)
+
+
+def _populate(hv, vcpu, dom, nr: int, array: int, entries: list[int]) -> int:
+    mfns = reservation.increase_reservation(hv.mm, dom.mem, nr)
+    for mfn, gpfn in zip(mfns, entries, strict=False):
+        hv.mm.m2p[mfn] = gpfn
+    if mfns:
+        copy_to_guest(hv.memory, vcpu.cpu, array, _u32s(mfns))
+    return len(mfns)
+
+
+def _decrease(hv, vcpu, dom, nr: int, array: int, entries: list[int]) -> int:
+    return reservation.decrease_reservation(hv.mm, dom.mem, entries)
+
+
+def _u32s(values: list[int]) -> bytes:
+    return b"".join(U32.encode(v) for v in values)
+
+
+_RESERVATION_OPS = {
+    XENMEM_increase_reservation: _increase,
+    XENMEM_populate_physmap: _populate,
+    XENMEM_decrease_reservation: _decrease,
+}

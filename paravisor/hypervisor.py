@@ -1,0 +1,366 @@
+"""The hypervisor: machine memory, domains, virtual time, and the loop that runs vCPUs.
+
+One `Hypervisor` owns everything.  Its loop is deterministic: time is virtual (retired
+instructions at abi.NOMINAL_CLOCK_HZ), each vCPU runs until its slice ends, a timer is
+due, or it exits (hypercall, trap), and every decision depends only on that state.  So
+the same configuration gives the same run, byte for byte, on every host and engine.
+
+The loop (per pick): fire due timers; run deferred dom0 services; ask the scheduler
+what to run; refresh the vCPU's time info and make a pending event upcall; run the
+engine for at most the instructions left before the slice ends or the next timer is
+due; charge the retired instructions to virtual time; handle the exit.
+
+Ownership: single-threaded.  Every hypercall handler, dom0 service and scheduler call
+runs inside this loop.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import deque
+from collections.abc import Callable, Iterable
+from typing import TextIO
+
+from paravisor.domain import Domain, ShutdownReason, Vcpu, VcpuState
+from paravisor.evtchn import EventChannels, EventHub
+from paravisor.hypercalls import dispatch
+from paravisor.hypercalls.abi import (
+    SHARED_INFO,
+    VCPU_INFO,
+    Virq,
+    instructions_to_ns,
+)
+from paravisor.isa.engine import Engine, ExitReason
+from paravisor.isa.interpreter import Interpreter
+from paravisor.isa.memory import MachineMemory
+from paravisor.loop import Loop, Pcpu
+from paravisor.mm.frametable import MemoryDomain, MemoryManager
+from paravisor.sched.interface import Scheduler
+from paravisor.sched.rr import RoundRobin
+from paravisor.trace import Tracer
+from paravisor.traps import BounceError, bounce_event, bounce_trap, register_dump
+
+DEFAULT_HOST_MIB = 256
+_TIME_VERSION = VCPU_INFO.offset("time.version")
+_VCPU_INFO = SHARED_INFO.offset("vcpu_info")
+_VCPU_INFO_SIZE = SHARED_INFO.type_of("vcpu_info").elem.size
+_TIME_SYSTEM_TIME = VCPU_INFO.offset("time.system_time")
+FIRST_DOMU_ID = 1
+
+
+class HypervisorBug(RuntimeError):
+    """An internal error; in strict mode (tests) it propagates instead of crashing a domain."""
+
+
+class Hypervisor:
+    def __init__(self, host_mib: int = DEFAULT_HOST_MIB, *, scheduler: Scheduler | None = None,
+                 engine_factory: Callable[[MachineMemory], Engine] = Interpreter,
+                 console=None, log: TextIO | None = None, strict: bool = False,
+                 tracer: Tracer | None = None) -> None:
+        """A host with as many pCPUs as `scheduler` schedules (default: round-robin on
+        one pCPU).  `tracer` records a timeline (paravisor.trace)."""
+        self.memory = MachineMemory(host_mib * 256)
+        self.mm = MemoryManager(self.memory)
+        self.domains: dict[int, Domain] = {}
+        self.now = 0                                   # virtual ns since boot
+        self.sched = scheduler or RoundRobin()
+        self.loop = Loop(self, self.sched.nr_pcpus)
+        self.engine_factory = engine_factory
+        self.events = EventHub(self.memory, self.lookup, self.kick, self.defer)
+        self.console = console                         # paravisor.console.ConsoleHub
+        self.log_stream = log if log is not None else sys.stderr
+        self.strict = strict
+        self.deferred: deque[tuple[Callable[[int], None], int]] = deque()
+        self.listeners: list[Callable[[Domain], None]] = []   # domain state changes
+        self.current: Vcpu | None = None
+        self.stopped = False
+        self.tracer = tracer                           # a timeline recorder, if any
+        if tracer is not None:
+            tracer.attach(self)
+            self.sched.listener = tracer.sched_event
+        # A freed frame may be handed to another domain: drop every translation of it.
+        self.mm.free_listeners.append(self._frame_freed)
+
+    # --- domains ----------------------------------------------------------------------------
+
+    def lookup(self, domid: int) -> Domain | None:
+        dom = self.domains.get(domid)
+        return dom if dom is not None and not dom.dying else None
+
+    def next_domid(self) -> int:
+        domid = FIRST_DOMU_ID
+        while domid in self.domains:
+            domid += 1
+        return domid
+
+    def create_domain(self, name: str, *, domid: int | None = None, privileged: bool = False,
+                      max_vcpus: int = 1, max_pages: int = 0,
+                      max_event_channels: int = 1023) -> Domain:
+        """A new, paused domain with no memory yet (the builder fills it in)."""
+        domid = self.next_domid() if domid is None else domid
+        if domid in self.domains:
+            raise ValueError(f"domain {domid} exists")
+        dom = Domain(domid, name, privileged=privileged, max_vcpus=max_vcpus)
+        dom.mem = MemoryDomain(domid, max_pages, privileged)
+        self.mm.add_domain(dom.mem)
+        for vcpu in dom.vcpus:
+            dom.mem.add_vcpu(vcpu.cpu)
+        dom.evtchn = EventChannels(dom, max_event_channels)
+        dom.engine = self.engine_factory(self.memory)
+        dom.pause_count = 1
+        self.domains[domid] = dom
+        for vcpu in dom.vcpus:
+            self.sched.insert_vcpu(vcpu)
+        return dom
+
+    def pause(self, dom: Domain) -> None:
+        dom.pause_count += 1
+        for vcpu in dom.vcpus:
+            self.sched.sleep(vcpu, self.now)
+
+    def unpause(self, dom: Domain) -> None:
+        if dom.pause_count > 0:
+            dom.pause_count -= 1
+        self._rewake(dom)
+
+    def _rewake(self, dom: Domain) -> None:
+        for vcpu in dom.vcpus:
+            if vcpu.runnable:
+                self._wake(vcpu)
+
+    def shutdown(self, dom: Domain, reason: ShutdownReason, code: int = 0,
+                 message: str = "") -> None:
+        """The domain stops running for good (it stays until destroyed, like Xen's
+        shut-down domains, so the toolstack can read how it ended)."""
+        if dom.is_shutdown or dom.dying:
+            return
+        dom.shutdown_reason, dom.shutdown_code = reason, code
+        dom.crash_message = message
+        for vcpu in dom.vcpus:
+            self.sched.sleep(vcpu, self.now)
+        if reason != ShutdownReason.CRASH:
+            self.log(f"domain {dom.domid} ({dom.name}) {dom.describe_end()}")
+        dom0 = self.lookup(0)
+        if dom0 is not None and dom is not dom0:
+            self.events.send_virq(dom0, Virq.VIRQ_DOM_EXC)
+        for listener in list(self.listeners):
+            listener(dom)
+
+    def crash(self, dom: Domain, message: str, vcpu: Vcpu | None = None) -> None:
+        """Crash one domain, with a clear message and a register dump on its console."""
+        if vcpu is not None:
+            self.log(f"domain {dom.domid} ({dom.name}) {vcpu.name} crashed: {message}\n"
+                     f"{register_dump(vcpu)}", important=True)
+        self.shutdown(dom, ShutdownReason.CRASH, message=message)
+
+    def destroy(self, dom: Domain) -> None:
+        """Tear a domain down: ports closed, memory relinquished, gone from the table."""
+        if dom.dying:
+            return
+        if not dom.is_shutdown:
+            self.shutdown(dom, ShutdownReason.POWEROFF)
+        dom.dying = True
+        self.events.close_all(dom)
+        for vcpu in dom.vcpus:
+            self.sched.remove_vcpu(vcpu)
+            forget = getattr(dom.engine, "forget", None)
+            if forget is not None:
+                forget(vcpu.cpu)
+        from paravisor.mm.reservation import relinquish
+        relinquish(self.mm, dom.mem)
+        del self.domains[dom.domid]
+        for listener in list(self.listeners):
+            listener(dom)
+
+    def _frame_freed(self, mfn: int) -> None:
+        for dom in self.domains.values():
+            dom.engine.invalidate_frame(mfn)
+
+    # --- vCPUs --------------------------------------------------------------------------------
+
+    def vcpu_up(self, vcpu: Vcpu) -> None:
+        if vcpu.state == VcpuState.DOWN:
+            vcpu.state = VcpuState.RUNNABLE
+            if vcpu.runnable:
+                self._wake(vcpu)
+
+    def vcpu_down(self, vcpu: Vcpu) -> None:
+        vcpu.state = VcpuState.DOWN
+        self.sched.sleep(vcpu, self.now)
+
+    def block(self, vcpu: Vcpu) -> None:
+        """SCHEDOP_block: unmask events, then sleep unless one is already pending."""
+        self.events.set_upcall_mask(vcpu, False)
+        if self.events.upcall_pending(vcpu):
+            return
+        vcpu.state = VcpuState.BLOCKED
+        self.sched.sleep(vcpu, self.now)
+
+    def yield_vcpu(self, vcpu: Vcpu) -> None:
+        """SCHEDOP_yield: end this slice; the vCPU stays runnable."""
+        self.sched.yield_vcpu(vcpu, self.now)
+        self.loop.yielded = True
+
+    @property
+    def yielded(self) -> bool:
+        """Whether the running vCPU gave up its slice (a multicall stops its batch)."""
+        return self.loop.yielded
+
+    def _wake(self, vcpu: Vcpu) -> None:
+        """Tell the scheduler `vcpu` is runnable; tickle the pCPUs it names."""
+        vcpu.ready_at = max(vcpu.ready_at, self.now)
+        if self.tracer is not None:
+            self.tracer.wake(vcpu, self.now)
+        self.loop.tickle(self.sched.wake(vcpu, self.now), self.now)
+
+    def set_vcpu_affinity(self, vcpu: Vcpu, cpus: Iterable[int] | None) -> None:
+        """Pin `vcpu` to `cpus` (hard affinity; None: any pCPU).  ValueError if the set
+        is empty or names a pCPU the host lacks."""
+        nr_pcpus = len(self.loop.pcpus)
+        if cpus is None:
+            affinity = None
+        else:
+            affinity = frozenset(cpus)
+            if not affinity or not affinity <= frozenset(range(nr_pcpus)):
+                raise ValueError(f"{vcpu.name}: affinity {sorted(affinity)} is not a non-empty "
+                                 f"set of pCPUs 0..{nr_pcpus - 1}")
+        vcpu.cpu_hard_affinity = affinity
+        self.loop.tickle(self.sched.affinity_changed(vcpu, self.now), self.now)
+
+    def kick(self, vcpu: Vcpu) -> None:
+        """An event arrived for `vcpu`: wake it if it waits."""
+        if vcpu.state == VcpuState.BLOCKED:
+            vcpu.state = VcpuState.RUNNABLE
+            vcpu.poll_ports, vcpu.poll_deadline = (), 0
+            if vcpu.runnable:
+                self._wake(vcpu)
+
+    def defer(self, fn: Callable[[int], None], arg: int) -> None:
+        self.deferred.append((fn, arg))
+
+    # --- shared_info ------------------------------------------------------------------------
+
+    def vcpu_info_addr(self, vcpu: Vcpu) -> int:
+        return (vcpu.domain.shared_info_mfn << 12) + _VCPU_INFO + _VCPU_INFO_SIZE * vcpu.vcpu_id
+
+    def write_vcpu_info(self, vcpu: Vcpu, path: str, value: int) -> None:
+        if vcpu.domain.shared_info_mfn:
+            VCPU_INFO.write(self.memory.write, self.vcpu_info_addr(vcpu), path, value)
+
+    def _refresh_time(self, vcpu: Vcpu) -> None:
+        """Publish system time to the guest, bumping `version` around it as Xen does."""
+        if not vcpu.domain.shared_info_mfn:
+            return
+        # Offsets resolved once (module level): this runs on every guest entry.
+        base = self.vcpu_info_addr(vcpu)
+        version = self.memory.read32(base + _TIME_VERSION)
+        self.memory.write32(base + _TIME_VERSION, (version + 1) & 0xFFFFFFFF)
+        self.memory.write(base + _TIME_SYSTEM_TIME, self.now.to_bytes(8, "little"))
+        self.memory.write32(base + _TIME_VERSION, (version + 2) & 0xFFFFFFFF)
+
+    # --- output -----------------------------------------------------------------------------
+
+    def log(self, message: str, *, important: bool = False) -> None:
+        """A hypervisor message (Xen prints these as "(XEN) ...").  `important` ones
+        (crashes) are shown even where routine ones are not (`paravisor run`)."""
+        for line in message.splitlines():
+            if self.console is not None:
+                self.console.hypervisor_line(line, important=important)
+            else:
+                print(f"(XEN) {line}", file=self.log_stream)
+
+    def console_write(self, dom: Domain, text: str | bytes) -> None:
+        data = text.encode() if isinstance(text, str) else text
+        if self.console is not None:
+            self.console.write(dom, data)
+        else:
+            for line in data.decode(errors="replace").splitlines():
+                print(f"[{dom.name}] {line}", file=self.log_stream)
+
+    # --- timers ----------------------------------------------------------------------------
+
+    def _vcpus(self):
+        for dom in list(self.domains.values()):
+            yield from dom.vcpus
+
+    def next_deadline(self) -> int | None:
+        """The earliest armed guest timer of a domain that can run (None: none).
+        Runs at every guest entry, so it looks at the timer fields before anything else."""
+        best = None
+        for dom in self.domains.values():
+            for vcpu in dom.vcpus:
+                for t in (vcpu.singleshot_deadline, vcpu.periodic_next, vcpu.poll_deadline):
+                    if t and (best is None or t < best) and dom.can_run:
+                        best = t
+        return best
+
+    def _fire_timers(self) -> None:
+        """Fire every guest timer due at `self.now` (global time, between quanta)."""
+        now = self.now
+        for dom in list(self.domains.values()):
+            for vcpu in dom.vcpus:
+                single, periodic, poll = (vcpu.singleshot_deadline, vcpu.periodic_next,
+                                          vcpu.poll_deadline)
+                if not ((single and single <= now) or (periodic and periodic <= now)
+                        or (poll and poll <= now)) or not dom.can_run:
+                    continue
+                fired = False
+                if single and single <= now:
+                    vcpu.singleshot_deadline = 0
+                    fired = True
+                if periodic and periodic <= now:
+                    while vcpu.periodic_next <= now:
+                        vcpu.periodic_next += vcpu.periodic_period
+                    fired = True
+                if fired:
+                    self.events.send_virq(dom, Virq.VIRQ_TIMER, vcpu.vcpu_id)
+                if vcpu.poll_deadline and vcpu.poll_deadline <= now:
+                    vcpu.poll_deadline = 0
+                    self.kick(vcpu)
+
+    # --- the loop ---------------------------------------------------------------------------
+
+    @property
+    def pcpus(self) -> list[Pcpu]:
+        return self.loop.pcpus
+
+    def alive(self) -> bool:
+        return any(d.can_run or d.pause_count for d in self.domains.values()
+                   if not d.is_shutdown and not d.dying)
+
+    def run(self, *, until: Callable[[], bool] | None = None,
+            max_ns: int | None = None) -> str:
+        """Run until `until()` holds, no domain can run any more, or `max_ns` of virtual
+        time passed.  Returns why it stopped: "until", "idle", "deadlock", "time".
+        May be called again to continue."""
+        try:
+            return self.loop.run(until, max_ns)
+        finally:
+            self.loop.finish()
+
+    def _anyone_blocked(self) -> bool:
+        return any(v.state == VcpuState.BLOCKED and v.domain.can_run for v in self._vcpus())
+
+    def _enter(self, vcpu: Vcpu, budget: int) -> None:
+        """Enter the guest once: upcall if due, run, account, handle the exit."""
+        self._refresh_time(vcpu)
+        if self.events.upcall_pending(vcpu) and not self.events.upcall_masked(vcpu):
+            if self.tracer is not None:
+                self.tracer.upcall(vcpu, self.now)
+            bounce_event(self, vcpu)
+        exit = vcpu.domain.engine.run(vcpu.cpu, max(budget, 1))
+        elapsed = instructions_to_ns(exit.retired)
+        self.now += elapsed
+        vcpu.cpu_time_ns += elapsed
+        vcpu.instructions += exit.retired
+        if exit.reason == ExitReason.HYPERCALL:
+            dispatch.hypercall(self, vcpu)
+        elif exit.reason == ExitReason.TRAP:
+            bounce_trap(self, vcpu, exit.trap)
+        elif exit.reason == ExitReason.HALT:
+            raise BounceError("halt executed outside ring 0")
+
+    def _run_deferred(self) -> None:
+        while self.deferred:
+            fn, arg = self.deferred.popleft()
+            fn(arg)

@@ -1,0 +1,71 @@
+"""The console daemon (xenconsoled): drains each domain's PV console ring.
+
+The guest writes bytes into `out` of its xencons_interface page at out_prod (modulo the
+ring size), advances out_prod and notifies its console event channel.  The daemon, a
+dom0 service, maps the page, copies out[out_cons..out_prod) once, advances out_cons and
+notifies back.  Indices are free-running u32 counters, as in io/console.h; a guest that
+publishes an impossible out_prod (more than a ring ahead) gets its console disconnected
+with a message, never a daemon crash.
+"""
+
+from __future__ import annotations
+
+from paravisor.hypercalls.abi import XENCONS_INTERFACE, Console
+from paravisor.services.foreign import ForeignPage
+
+_OUT = XENCONS_INTERFACE.offset("out")
+_OUT_CONS = XENCONS_INTERFACE.offset("out_cons")
+_OUT_PROD = XENCONS_INTERFACE.offset("out_prod")
+OUT_SIZE = int(Console.XENCONS_OUT_SIZE)
+
+
+class ConsoleConnection:
+    def __init__(self, daemon: ConsoleDaemon, dom) -> None:
+        hv = daemon.hv
+        self.daemon, self.dom = daemon, dom
+        self.page = ForeignPage(hv, daemon.dom0, dom, dom.console_mfn)
+        self.broken = False
+        self.port = hv.events.bind_interdomain(daemon.dom0, dom.domid, dom.console_evtchn,
+                                               service=self.on_event)
+
+    def on_event(self, _port: int) -> None:
+        if self.broken or self.dom.dying:
+            return
+        cons = self.page.read32(_OUT_CONS)
+        prod = self.page.read32(_OUT_PROD)
+        pending = (prod - cons) & 0xFFFF_FFFF
+        if pending > OUT_SIZE:
+            self.broken = True
+            self.daemon.hv.console_write(
+                self.dom, f"\n*** console: out_prod {prod:#x} is more than a ring ahead of "
+                          f"out_cons {cons:#x}; console disconnected\n")
+            return
+        data = bytearray()
+        while cons != prod:
+            start = cons % OUT_SIZE
+            n = min((prod - cons) & 0xFFFF_FFFF, OUT_SIZE - start)
+            data += self.page.read(_OUT + start, n)
+            cons = (cons + n) & 0xFFFF_FFFF
+        self.page.write32(_OUT_CONS, cons)
+        if data:
+            self.daemon.hv.console_write(self.dom, bytes(data))
+        self.daemon.hv.events.send(self.daemon.dom0, self.port)
+
+    def close(self) -> None:
+        self.on_event(self.port)
+        self.page.unmap()
+
+
+class ConsoleDaemon:
+    def __init__(self, hv, dom0) -> None:
+        self.hv, self.dom0 = hv, dom0
+        self.connections: dict[int, ConsoleConnection] = {}
+
+    def connect(self, dom) -> None:
+        """Serve `dom`'s console ring (after the builder set console_mfn/evtchn)."""
+        self.connections[dom.domid] = ConsoleConnection(self, dom)
+
+    def disconnect(self, dom) -> None:
+        conn = self.connections.pop(dom.domid, None)
+        if conn is not None:
+            conn.close()

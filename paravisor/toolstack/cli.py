@@ -1,0 +1,56 @@
+"""`paravisor launch` and `paravisor run`."""
+
+from __future__ import annotations
+
+import argparse
+
+from paravisor.sched import SCHEDULERS
+from paravisor.toolstack.launch import launch, run_kernel
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "launch", help="boot the hypervisor, dom0 and the guests a dom0.cfg lists",
+        description="Boot a paravisor host from an xl-style host config and show every "
+                    "domain's console until all guests have ended.")
+    p.add_argument("config", help="the host config (dom0.cfg)")
+    p.add_argument("--engine", choices=("interp", "jit"),
+                   help="execution engine (default: the config's `engine`)")
+    p.add_argument("--log-dir", help="also write each domain's console to DIR/NAME.log")
+    p.add_argument("--max-seconds", type=float,
+                   help="stop after this much virtual time (a guard for runaway guests)")
+    p.add_argument("--colour", "--color", dest="colour", choices=("auto", "always", "never"),
+                   default="auto", help="colour domain names (default: when a terminal)")
+    p.add_argument("--sched", choices=SCHEDULERS,
+                   help="scheduler (default: the config's `sched`, else credit)")
+    p.add_argument("--trace", metavar="FILE.json",
+                   help="write the run's timeline as Chrome trace-event JSON "
+                        "(see `paravisor trace summary`)")
+    p.set_defaults(func=_launch)
+
+    r = subparsers.add_parser(
+        "run", help="run one guest kernel with its console on stdout",
+        description="Run one PV guest kernel (an ELF image, or an assembly source built "
+                    "on the fly); the exit status is the guest's shutdown code.")
+    r.add_argument("kernel", help="guest image or .s source")
+    r.add_argument("--memory", type=int, default=16, help="guest memory in MiB (default 16)")
+    r.add_argument("--engine", choices=("interp", "jit"), default="interp")
+    r.add_argument("--max-seconds", type=float,
+                   help="stop after this much virtual time (exit status 124)")
+    r.add_argument("--cmdline", default="", help="the guest's command line (start_info)")
+    r.set_defaults(func=_run)
+
+
+def _launch(args: argparse.Namespace) -> int:
+    colour = {"auto": None, "always": True, "never": False}[args.colour]
+    return launch(args.config, engine=args.engine, log_dir=args.log_dir,
+                  max_seconds=args.max_seconds, colour=colour, sched=args.sched,
+                  trace=args.trace)
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.memory < 1:
+        from paravisor.errors import UserError
+        raise UserError("--memory must be at least 1 MiB")
+    return run_kernel(args.kernel, memory_mib=args.memory, engine=args.engine,
+                      max_seconds=args.max_seconds, cmdline=args.cmdline)

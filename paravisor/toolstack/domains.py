@@ -1,0 +1,170 @@
+"""The toolstack proper: create domains from configs and act when they end (xl's job).
+
+It runs as a dom0 service.  Creating a domain follows xl: create the empty domain, set
+its limits, give it console and XenStore event channels for dom0, build it from its
+kernel image, connect the console daemon, make its XenStore home and introduce it to
+the XenStore daemon, and unpause it.  When a domain shuts down, the config's
+on_poweroff / on_reboot / on_crash / on_watchdog action decides: destroy it, restart it
+(destroy and create again from the same config), or preserve it shut down.
+
+Kernels named by source path (`kernel = "hello.s"`) are built with our toolchain on
+first use and cached for the process.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from paravisor.builder import BuildError, build_domain, load_image_file, parse_image
+from paravisor.domain import Domain, ShutdownReason
+from paravisor.sched.ctl import set_sched_credit
+from paravisor.services.xenstore.daemon import XenStoreDaemon
+from paravisor.toolstack.config import DomainConfig
+
+SOURCE_SUFFIXES = (".s", ".S")
+MAX_RESTARTS = 5                     # a domain that keeps crashing is not restarted forever
+GUEST_OS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))), "guest_os")
+
+_image_cache: dict[tuple[str, float], bytes] = {}
+
+
+def guest_os_dir() -> str:
+    """Where the guest kernels live (a checkout's guest_os/, or the installed package)."""
+    import paravisor.guest_os as pkg
+    return os.path.dirname(os.path.abspath(pkg.__file__))
+
+
+def kernel_image(path: str):
+    """Load a kernel: an ELF image, or an assembly or C source we build (and cache)
+    here; C is compiled with `paravisor cc` and linked with crt0 and its libc."""
+    if path.endswith((*SOURCE_SUFFIXES, ".c")):
+        from paravisor.toolchain.ld import build_image
+        if path.endswith(".c"):
+            from paravisor.toolchain.cc import build_program as build_image  # noqa: F811
+        try:
+            key = (path, os.path.getmtime(path))
+        except OSError as err:
+            raise BuildError(f"{path}: cannot read the kernel source: {err.strerror}") from None
+        if key not in _image_cache:
+            _image_cache[key] = build_image([path])
+        return parse_image(_image_cache[key], path)
+    return load_image_file(path)
+
+
+@dataclass
+class Ending:
+    """How a domain ended, for the summary `paravisor launch` prints."""
+    name: str
+    domid: int
+    reason: ShutdownReason | None
+    text: str
+    action: str
+
+
+class Toolstack:
+    def __init__(self, hv, dom0: Domain, console_daemon, xenstore=None) -> None:
+        self.hv, self.dom0, self.consoles = hv, dom0, console_daemon
+        self.xenstore = xenstore if xenstore is not None else XenStoreDaemon(hv, dom0)
+        self.guests: dict[int, Domain] = {}       # live domUs we created
+        self.endings: list[Ending] = []
+        self.restarts: dict[str, int] = {}
+        hv.listeners.append(self._domain_changed)
+
+    # --- creation -------------------------------------------------------------------------
+
+    def create(self, cfg: DomainConfig, *, paused: bool = False) -> Domain:
+        """Create, build and (unless `paused`) start a domain from `cfg`."""
+        if cfg.kernel is None:
+            raise BuildError(f"{cfg.path}: no kernel given")
+        if any(d.name == cfg.name for d in self.hv.domains.values() if not d.dying):
+            raise BuildError(f"{cfg.path}: a domain named {cfg.name!r} already exists")
+        image = kernel_image(cfg.kernel)
+        dom = self.hv.create_domain(cfg.name, max_vcpus=cfg.maxvcpus,
+                                    max_event_channels=cfg.max_event_channels)
+        dom.config = cfg
+        try:
+            self._schedule_params(dom, cfg)
+            dom.console_evtchn = self.hv.events.alloc_unbound(dom, dom.domid, self.dom0.domid)
+            dom.xenstore_evtchn = self.hv.events.alloc_unbound(dom, dom.domid, self.dom0.domid)
+            build_domain(self.hv, dom, image, cfg.memory, cfg.cmdline or "")
+            self.consoles.connect(dom)
+            self.xenstore.create_domain_home(dom)
+            self.xenstore.introduce(dom)
+        except Exception:
+            self.hv.destroy(dom)
+            raise
+        self.guests[dom.domid] = dom
+        if not paused:
+            self.hv.unpause(dom)
+        return dom
+
+    def _schedule_params(self, dom: Domain, cfg: DomainConfig) -> None:
+        """Weight, cap (credit only) and every vCPU's hard affinity, from `cfg`."""
+        if self.hv.sched.domain_params(dom.domid) is not None:
+            set_sched_credit(self.hv, dom, weight=cfg.cpu_weight, cap=cfg.cap)
+        nr_pcpus = len(self.hv.pcpus)
+        for vcpu in dom.vcpus:
+            cpus = cfg.hard_affinity(vcpu.vcpu_id, nr_pcpus)
+            if not cpus:
+                raise BuildError(f"{cfg.path}: 'cpus' leaves {vcpu.name} no pCPU to run on "
+                                 f"(the host has pCPUs 0-{nr_pcpus - 1})")
+            self.hv.set_vcpu_affinity(vcpu, None if len(cpus) == nr_pcpus else cpus)
+
+    # --- endings ----------------------------------------------------------------------------
+
+    def _action_for(self, dom: Domain) -> str:
+        cfg = dom.config
+        reason = dom.shutdown_reason
+        if reason == ShutdownReason.CRASH:
+            return cfg.on_crash
+        if reason == ShutdownReason.REBOOT:
+            return cfg.on_reboot
+        if reason == ShutdownReason.WATCHDOG:
+            return cfg.on_watchdog
+        return cfg.on_poweroff
+
+    def _domain_changed(self, dom: Domain) -> None:
+        if dom.domid not in self.guests or not dom.is_shutdown or dom.dying:
+            return
+        # Act later in the loop, not inside the hypercall that shut the domain down.
+        self.hv.defer(self._handle_shutdown, dom.domid)
+
+    def _handle_shutdown(self, domid: int) -> None:
+        dom = self.guests.get(domid)
+        if dom is None or dom.dying:
+            return
+        action = self._action_for(dom)
+        self.consoles.disconnect(dom)
+        self.endings.append(Ending(dom.name, dom.domid, dom.shutdown_reason,
+                                   dom.describe_end(), action))
+        if action == "preserve":
+            del self.guests[domid]
+            return
+        del self.guests[domid]
+        self.hv.destroy(dom)
+        if action == "restart":
+            count = self.restarts.get(dom.name, 0) + 1
+            self.restarts[dom.name] = count
+            if count > MAX_RESTARTS:
+                self.hv.log(f"{dom.name} restarted {MAX_RESTARTS} times; not restarting again")
+                return
+            self.hv.log(f"restarting {dom.name} (on_{dom.shutdown_reason.name.lower()} "
+                        f"= restart)")
+            self.create(dom.config)
+
+    def busy(self) -> bool:
+        """Guests still running (or being handled)."""
+        return bool(self.guests) or bool(self.hv.deferred)
+
+    def destroy_all(self) -> None:
+        """Ctrl-C or the end of a launch: every guest down, consoles drained first."""
+        for dom in list(self.guests.values()):
+            self.consoles.disconnect(dom)
+            if not dom.is_shutdown:
+                self.hv.shutdown(dom, ShutdownReason.POWEROFF, message="destroyed by toolstack")
+            self.endings.append(Ending(dom.name, dom.domid, dom.shutdown_reason,
+                                       "destroyed (interrupted)", "destroy"))
+            self.hv.destroy(dom)
+        self.guests.clear()

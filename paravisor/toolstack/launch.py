@@ -1,0 +1,169 @@
+"""`paravisor launch dom0.cfg` and `paravisor run KERNEL`: boot a host and watch it.
+
+launch: parse the host config (dom0.cfg), boot the hypervisor and dom0, create every
+guest it lists, show their consoles, apply on_poweroff/on_crash/..., and exit when every
+guest has ended, printing how each ended.  Exit status: 0 if every guest powered off
+cleanly, 1 if any crashed (or the run hit its time limit or deadlocked), 2 for a bad
+config or kernel.  Ctrl-C destroys every domain cleanly.
+
+run: one guest, its console on stdout untouched, the guest's shutdown code as the exit
+status (a crash gives 1 and a message on stderr).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import replace
+from typing import TextIO
+
+from paravisor.builder import BuildError, build_domain
+from paravisor.console import ConsoleHub
+from paravisor.domain import Domain, ShutdownReason
+from paravisor.errors import UserError
+from paravisor.hypervisor import Hypervisor
+from paravisor.sched import make_scheduler
+from paravisor.services.console import ConsoleDaemon
+from paravisor.toolstack.config import DomainConfig, load_domain_config, load_host_config
+from paravisor.toolstack.domains import Toolstack, guest_os_dir, kernel_image
+from paravisor.trace import Tracer
+
+DOM0_MEMORY_MIB = 16
+HOST_SLACK_MIB = 8
+DEFAULT_RUN_MEMORY_MIB = 16
+NS_PER_SECOND = 1_000_000_000
+
+
+def _host_mib(memories: list[int]) -> int:
+    return sum(memories) + HOST_SLACK_MIB
+
+
+def builtin_dom0_kernel() -> str:
+    return os.path.join(guest_os_dir(), "dom0.s")
+
+
+def boot_dom0(hv: Hypervisor, cfg: DomainConfig | None) -> Domain:
+    """Create and start dom0 (privileged, domid 0) from its config's kernel, or ours."""
+    name = cfg.name if cfg is not None else "Domain-0"
+    memory = cfg.memory if cfg is not None else DOM0_MEMORY_MIB
+    kernel = (cfg.kernel if cfg is not None else None) or builtin_dom0_kernel()
+    dom0 = hv.create_domain(name, domid=0, privileged=True)
+    build_domain(hv, dom0, kernel_image(kernel), memory, (cfg.cmdline or "") if cfg else "")
+    hv.unpause(dom0)
+    return dom0
+
+
+def launch(config_path: str, *, engine: str | None = None, stream: TextIO | None = None,
+           log_dir: str | None = None, max_seconds: float | None = None,
+           colour: bool | None = None, sched: str | None = None,
+           trace: str | None = None) -> int:
+    """Boot the host `config_path` describes; `sched` overrides its `sched`, `trace`
+    names a Chrome trace-event file to write the timeline to."""
+    host, warnings = load_host_config(config_path)
+    for warning in warnings:
+        print(warning, file=sys.stderr)
+    guests = []
+    for path in host.guests:
+        cfg, guest_warnings = load_domain_config(path)
+        for warning in guest_warnings:
+            print(warning, file=sys.stderr)
+        guests.append(cfg)
+    dom0_cfg = replace(host.dom0, memory=host.dom0.memory or DOM0_MEMORY_MIB)
+    console = ConsoleHub(stream, colour=colour, log_dir=log_dir or host.console_log)
+    scheduler = make_scheduler(sched or host.sched, host.pcpus, tslice_ms=host.tslice_ms,
+                               ratelimit_us=host.ratelimit_us)
+    tracer = Tracer() if trace else None
+    hv = Hypervisor(_host_mib([dom0_cfg.memory, *(g.memory for g in guests)]),
+                    console=console, engine_factory=_engine(engine or host.engine),
+                    scheduler=scheduler, tracer=tracer)
+    dom0 = boot_dom0(hv, dom0_cfg)
+    toolstack = Toolstack(hv, dom0, ConsoleDaemon(hv, dom0))
+    for cfg in guests:
+        toolstack.create(cfg)
+    max_ns = None if max_seconds is None else int(max_seconds * NS_PER_SECOND)
+    try:
+        why = hv.run(until=lambda: not toolstack.busy(), max_ns=max_ns)
+    except KeyboardInterrupt:
+        console.hypervisor_line("interrupted: shutting every domain down")
+        why = "interrupted"
+    toolstack.destroy_all()
+    hv.shutdown(dom0, ShutdownReason.POWEROFF)
+    console.flush()
+    if tracer is not None:
+        _write_trace(tracer, trace, console)
+    return _summary(hv, toolstack, why, console)
+
+
+def _write_trace(tracer: Tracer, path: str, console: ConsoleHub) -> None:
+    try:
+        tracer.write(path)
+    except OSError as err:
+        raise UserError(f"cannot write the trace to {path}: {err.strerror}") from None
+    console.hypervisor_line(f"trace written to {path} "
+                            f"(paravisor trace summary {path}; or open it in Perfetto)")
+
+
+def _summary(hv: Hypervisor, toolstack: Toolstack, why: str, console: ConsoleHub) -> int:
+    if why == "deadlock":
+        console.hypervisor_line("every domain is blocked with no timer pending: stopping")
+    elif why == "time":
+        console.hypervisor_line("time limit reached: stopping")
+    status = 0 if why in ("until", "idle") else 1
+    console.hypervisor_line(f"all guests ended after {hv.now / NS_PER_SECOND:.6f} s "
+                            "of virtual time:")
+    for ending in toolstack.endings:
+        console.hypervisor_line(f"  {ending.name} (domain {ending.domid}): {ending.text}"
+                                f" -> {ending.action}")
+        if ending.reason != ShutdownReason.POWEROFF:
+            status = 1
+    return status
+
+
+def _engine(name: str):
+    if name == "interp":
+        from paravisor.isa.interpreter import Interpreter
+        return Interpreter
+    if name == "jit":
+        try:
+            from paravisor.jit import JitEngine
+        except ImportError:
+            raise UserError("the JIT engine is not available yet; use --engine interp") from None
+        return JitEngine
+    raise UserError(f"unknown engine {name!r} (choose interp or jit)")
+
+
+def run_kernel(path: str, *, memory_mib: int = DEFAULT_RUN_MEMORY_MIB,
+               engine: str = "interp", max_seconds: float | None = None,
+               stream: TextIO | None = None, cmdline: str = "") -> int:
+    """Run one guest kernel (image or source); its shutdown code is the exit status."""
+    if not os.path.exists(path):
+        raise UserError(f"{path}: no such file")
+    console = ConsoleHub(stream, raw=True)
+    hv = Hypervisor(_host_mib([memory_mib]), console=console, engine_factory=_engine(engine))
+    dom0 = hv.create_domain("Domain-0", domid=0, privileged=True)   # services only
+    daemon = ConsoleDaemon(hv, dom0)
+    toolstack = Toolstack(hv, dom0, daemon)
+    name = os.path.splitext(os.path.basename(path))[0] or "guest"
+    cfg = DomainConfig(name=name, kernel=os.path.abspath(path), path=path, memory=memory_mib,
+                       maxmem=memory_mib, cmdline=cmdline, on_poweroff="preserve",
+                       on_reboot="preserve", on_crash="preserve", on_watchdog="preserve")
+    try:
+        dom = toolstack.create(cfg)
+    except BuildError:
+        raise
+    max_ns = None if max_seconds is None else int(max_seconds * NS_PER_SECOND)
+    try:
+        why = hv.run(until=lambda: dom.is_shutdown and not hv.deferred, max_ns=max_ns)
+    except KeyboardInterrupt:
+        why = "interrupted"
+    daemon.disconnect(dom)
+    console.flush()
+    if not dom.is_shutdown:
+        text = {"time": "time limit reached", "deadlock": "guest blocked forever",
+                "interrupted": "interrupted"}.get(why, why)
+        print(f"paravisor run: {name}: {text}", file=sys.stderr)
+        return 124 if why == "time" else 1
+    if dom.shutdown_reason == ShutdownReason.CRASH:
+        print(f"paravisor run: {name} crashed: {dom.crash_message}", file=sys.stderr)
+        return 1
+    return dom.shutdown_code & 0xFF
