@@ -9,15 +9,18 @@ engine="interp" the domains run the real spinner loop on the interpreter instead
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from paravisor.builder import build_domain
 from paravisor.domain import Domain
 from paravisor.isa.engine import CPUState, Exit, ExitReason
 from paravisor.isa.interpreter import Interpreter
 from paravisor.isa.memory import MachineMemory
 from paravisor.sched import make_scheduler
 from paravisor.testing.host import Host
+from paravisor.toolstack.domains import guest_os_dir, kernel_image
 from paravisor.trace import Tracer
 
 
@@ -78,25 +81,40 @@ def scenario(weights: Sequence[int], *, caps: Sequence[int] | None = None,
     return Scenario(host, domains)
 
 
-def fair_shares(weights: Sequence[int], pcpus: int) -> list[float]:
-    """Weight-proportional shares of `pcpus` for single-vCPU domains, where no domain
-    gets more than one pCPU (water-filling), as fractions of the CPU time used."""
+def fair_shares(weights: Sequence[int], pcpus: int,
+                caps: Sequence[int] | None = None) -> list[float]:
+    """Weight-proportional shares of `pcpus` for single-vCPU CPU-bound domains, where no
+    domain gets more than one pCPU or its cap (water-filling), as fractions of the CPU
+    time used."""
+    limits = [min(100, cap or 100) / 100 for cap in (caps or [0] * len(weights))]
     shares = [0.0] * len(weights)
     left = set(range(len(weights)))
-    capacity = float(min(pcpus, len(weights)))
-    while left:
+    capacity = float(pcpus)
+    while left and capacity > 0:
         total = sum(weights[i] for i in left)
-        full = {i for i in left if capacity * weights[i] / total >= 1.0}
+        full = {i for i in left if capacity * weights[i] / total >= limits[i]}
         if not full:
             for i in left:
                 shares[i] = capacity * weights[i] / total
             break
         for i in full:
-            shares[i] = 1.0
-        capacity -= len(full)
+            shares[i] = limits[i]
+        capacity -= sum(limits[i] for i in full)
         left -= full
     used = sum(shares)
     return [s / used for s in shares]
+
+
+def add_sleeper(run: Scenario, wakes: int) -> Domain:
+    """The real sleeper guest (guest_os/sleeper.s, interpreted, `wakes` wakes), built
+    into `run`'s host and unpaused now."""
+    hv = run.hv
+    dom = hv.create_domain("sleeper")
+    dom.engine = Interpreter(hv.memory)
+    build_domain(hv, dom, kernel_image(os.path.join(guest_os_dir(), "sleeper.s")), 2,
+                 str(wakes))
+    hv.unpause(dom)
+    return dom
 
 
 @dataclass(frozen=True)

@@ -11,16 +11,12 @@ import math
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from paravisor.builder import build_domain
-from paravisor.isa.interpreter import Interpreter
-from paravisor.testing.host import image_from
-from paravisor.testing.sched_harness import fair_shares, run_spans, scenario
+from paravisor.testing.sched_harness import add_sleeper, fair_shares, run_spans, scenario
 from paravisor.trace_summary import summarise
 
 MS = 1_000_000
 TSLICE = 30 * MS
 TICK = 10 * MS
-SLEEPER = open(__file__.replace("tests/sched/test_sched_runs.py", "guest_os/sleeper.s")).read()
 
 weights_st = st.lists(st.integers(64, 1024), min_size=2, max_size=4)
 
@@ -95,10 +91,7 @@ def sleeper_among_spinners(weights: list[int], pcpus: int, sched: str, wakes: in
     run = scenario(weights, pcpus=pcpus, sched=sched, trace=True)
     hv = run.hv
     hv.run(max_ns=(len(weights) + 1) * TSLICE)
-    dom = hv.create_domain("sleeper")
-    dom.engine = Interpreter(hv.memory)
-    build_domain(hv, dom, image_from(SLEEPER, "sleeper.s"), 2, str(wakes))
-    hv.unpause(dom)
+    dom = add_sleeper(run, wakes)
     hv.run(until=lambda: dom.is_shutdown, max_ns=hv.now + (wakes + 5) * 10 * MS)
     (sleeper,) = [d for d in summarise(hv.tracer.to_json()).domains if d.name == "sleeper"]
     return dom, sleeper

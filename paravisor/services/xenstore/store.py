@@ -186,14 +186,17 @@ class XenStore:
     # --- reads --------------------------------------------------------------------------
 
     def read(self, client: Client, tx_id: int, path: str) -> bytes:
+        """A node's value (XS_READ): ENOENT, or EACCES without read access."""
         view = self._view(client, tx_id)
         return self._node(view, client, self._path(client, path), Access.READ).value
 
     def directory(self, client: Client, tx_id: int, path: str) -> list[str]:
+        """The names of a node's children, in creation order (XS_DIRECTORY)."""
         view = self._view(client, tx_id)
         return list(self._node(view, client, self._path(client, path), Access.READ).children)
 
     def get_perms(self, client: Client, tx_id: int, path: str) -> Perms:
+        """A node's permission list, owner first (XS_GET_PERMS)."""
         view = self._view(client, tx_id)
         return self._node(view, client, self._path(client, path), Access.READ).perms
 
