@@ -237,14 +237,21 @@ print_domain:
         ret
 
 # void print_domain_flags(u32 flags): " dying", " shutdown (crash)", " paused",
-# " blocked", " running", each present flag once, in that order.
+# " blocked", " running", each present flag once, in that order; " runnable" when none
+# is set (ready to run but waiting for a CPU, xl's "-").
 print_domain_flags:
         addi  sp, sp, -16
         sw    ra, 12(sp)
         sw    s0, 8(sp)
         sw    s1, 4(sp)
         mv    s0, a0
-        la    s1, flag_names
+        li    t1, XEN_DOMINF_dying | XEN_DOMINF_shutdown | XEN_DOMINF_paused | XEN_DOMINF_blocked | XEN_DOMINF_running
+        and   t1, t1, s0
+        bnez  t1, 4f
+        la    a0, name_runnable
+        call  print_str
+        j     3f
+4:      la    s1, flag_names
 1:      lw    t1, 0(s1)               # {bit, name} pairs, ending with bit 0
         beqz  t1, 3f
         and   t1, t1, s0
@@ -309,6 +316,7 @@ name_shutdown:    .asciz " shutdown"
 name_paused:      .asciz " paused"
 name_blocked:     .asciz " blocked"
 name_running:     .asciz " running"
+name_runnable:    .asciz " runnable"
 reason_poweroff:  .asciz "poweroff"
 reason_reboot:    .asciz "reboot"
 reason_suspend:   .asciz "suspend"

@@ -29,6 +29,7 @@ class ConsoleHub:
         self._names: dict[int, str] = {}
         self._logs: dict[int, TextIO] = {}
         self.width = 8
+        self.closed = False   # the output's reader went away
         if log_dir:
             os.makedirs(log_dir, exist_ok=True)
 
@@ -37,8 +38,7 @@ class ConsoleHub:
         self._names[dom.domid] = dom.name
         self.width = max(self.width, len(dom.name))
         if self.raw:
-            self.stream.write(data.decode(errors="replace"))
-            self.stream.flush()
+            self._out(data.decode(errors="replace"))
         buf = self._partial.setdefault(dom.domid, bytearray())
         buf += data
         while (nl := buf.find(b"\n")) >= 0:
@@ -56,12 +56,23 @@ class ConsoleHub:
 
     def flush(self) -> None:
         """Emit partial last lines (a guest that ended without a newline)."""
-        for domid, buf in self._partial.items():
-            if buf:
-                self._emit(domid, buf.decode(errors="replace"))
-                buf.clear()
+        for domid in list(self._partial):
+            self._flush_domain(domid)
         for log in self._logs.values():
             log.flush()
+
+    def end(self, dom) -> None:
+        """`dom` is going away: its partial last line is emitted and its log closed."""
+        self._flush_domain(dom.domid)
+        log = self._logs.pop(dom.domid, None)
+        if log is not None:
+            log.close()
+
+    def _flush_domain(self, domid: int) -> None:
+        buf = self._partial.get(domid)
+        if buf:
+            self._emit(domid, buf.decode(errors="replace"))
+            buf.clear()
 
     def close(self) -> None:
         self.flush()
@@ -89,5 +100,14 @@ class ConsoleHub:
         label = f"{name:<{self.width}}"
         if self.colour:
             label = f"\x1b[{colour}m{label}\x1b[0m"
-        self.stream.write(f"{label} | {line}\n")
-        self.stream.flush()
+        self._out(f"{label} | {line}\n")
+
+    def _out(self, text: str) -> None:
+        """Write to the output; a reader that went away (`| head`) just stops seeing it."""
+        if self.closed:
+            return
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        except BrokenPipeError:
+            self.closed = True

@@ -5,15 +5,22 @@ instructions at abi.NOMINAL_CLOCK_HZ), each vCPU runs until its slice ends, a ti
 due, or it exits (hypercall, trap), and every decision depends only on that state.  So
 the same configuration gives the same run, byte for byte, on every host and engine.
 
-The loop (per pick): fire due timers; run deferred dom0 services; ask the scheduler
-what to run; refresh the vCPU's time info and make a pending event upcall; run the
-engine for at most the instructions left before the slice ends or the next timer is
-due; charge the retired instructions to virtual time; handle the exit.
+The loop itself (paravisor/loop.py) runs the scheduler's pCPUs interleaved in virtual
+time.  Between quanta, at global time: fire due timers (the guests' and the
+scheduler's); run deferred dom0 services.  Per quantum of the pCPU furthest behind: its
+scheduler tick if due; a scheduling decision if its slice ended, it was tickled, or its
+vCPU stopped being runnable or yielded; then `_enter` the guest (refresh the vCPU's
+time info, make a pending event upcall, run the engine for at most the instructions
+left before the quantum ends or the next timer is due, charge the retired instructions
+to virtual time, handle the exit) until the quantum ends.
+
+Every path that makes a vCPU runnable goes through `_wake`, which tells the scheduler
+and tickles the pCPUs it names; `set_vcpu_affinity` pins a vCPU.  Scheduling
+parameters (weight, cap) are set through paravisor.sched.ctl.
 
 Ownership: single-threaded.  Every hypercall handler, dom0 service and scheduler call
 runs inside this loop.
 """
-
 from __future__ import annotations
 
 import sys
@@ -35,8 +42,8 @@ from paravisor.isa.interpreter import Interpreter
 from paravisor.isa.memory import MachineMemory
 from paravisor.loop import Loop, Pcpu
 from paravisor.mm.frametable import MemoryDomain, MemoryManager
+from paravisor.sched.credit import CreditScheduler
 from paravisor.sched.interface import Scheduler
-from paravisor.sched.rr import RoundRobin
 from paravisor.trace import Tracer
 from paravisor.traps import BounceError, bounce_event, bounce_trap, register_dump
 
@@ -46,6 +53,7 @@ _VCPU_INFO = SHARED_INFO.offset("vcpu_info")
 _VCPU_INFO_SIZE = SHARED_INFO.type_of("vcpu_info").elem.size
 _TIME_SYSTEM_TIME = VCPU_INFO.offset("time.system_time")
 FIRST_DOMU_ID = 1
+DOMID_FIRST_RESERVED = 0x7FF0   # DOMID_SELF and up are not domains
 
 
 class HypervisorBug(RuntimeError):
@@ -57,13 +65,13 @@ class Hypervisor:
                  engine_factory: Callable[[MachineMemory], Engine] = Interpreter,
                  console=None, log: TextIO | None = None, strict: bool = False,
                  tracer: Tracer | None = None) -> None:
-        """A host with as many pCPUs as `scheduler` schedules (default: round-robin on
-        one pCPU).  `tracer` records a timeline (paravisor.trace)."""
+        """A host with as many pCPUs as `scheduler` schedules (default: the credit
+        scheduler on one pCPU).  `tracer` records a timeline (paravisor.trace)."""
         self.memory = MachineMemory(host_mib * 256)
         self.mm = MemoryManager(self.memory)
         self.domains: dict[int, Domain] = {}
         self.now = 0                                   # virtual ns since boot
-        self.sched = scheduler or RoundRobin()
+        self.sched = scheduler or CreditScheduler()
         self.loop = Loop(self, self.sched.nr_pcpus)
         self.engine_factory = engine_factory
         self.events = EventHub(self.memory, self.lookup, self.kick, self.defer)
@@ -74,6 +82,7 @@ class Hypervisor:
         self.listeners: list[Callable[[Domain], None]] = []   # domain state changes
         self.current: Vcpu | None = None
         self.stopped = False
+        self._domid_rover = FIRST_DOMU_ID
         self.tracer = tracer                           # a timeline recorder, if any
         if tracer is not None:
             tracer.attach(self)
@@ -88,10 +97,14 @@ class Hypervisor:
         return dom if dom is not None and not dom.dying else None
 
     def next_domid(self) -> int:
-        domid = FIRST_DOMU_ID
-        while domid in self.domains:
-            domid += 1
-        return domid
+        """The next free domid after the last one handed out, as Xen's rover does, so a
+        restarted guest gets a new id and stale references to the old one find nothing."""
+        for _ in range(DOMID_FIRST_RESERVED):
+            domid = self._domid_rover
+            self._domid_rover = domid + 1 if domid + 1 < DOMID_FIRST_RESERVED else FIRST_DOMU_ID
+            if domid not in self.domains:
+                return domid
+        raise HypervisorBug("no free domain id")
 
     def create_domain(self, name: str, *, domid: int | None = None, privileged: bool = False,
                       max_vcpus: int = 1, max_pages: int = 0,
@@ -160,6 +173,8 @@ class Hypervisor:
         if not dom.is_shutdown:
             self.shutdown(dom, ShutdownReason.POWEROFF)
         dom.dying = True
+        if self.console is not None:
+            self.console.end(dom)
         self.events.close_all(dom)
         for vcpu in dom.vcpus:
             self.sched.remove_vcpu(vcpu)

@@ -153,6 +153,7 @@ class Loop:
         hv.now = pcpu.clock
         vcpu, slice_ns = hv.sched.do_schedule(pcpu.index, pcpu.clock)
         pcpu.resched_at, pcpu.yielded = None, False
+        self.tickle(hv.sched.take_tickles(), pcpu.clock)
         if vcpu is not prev and prev is not None:
             self._stop_running(pcpu)
         if vcpu is None:

@@ -113,7 +113,7 @@ class Tracer:
         self._instant(PID_VCPUS, vcpu_track(vcpu.domid, vcpu.vcpu_id), "block", "block", now,
                       self._vcpu_args(vcpu))
 
-    def sched_event(self, what: str, vcpu, now: int) -> None:
+    def sched_event(self, what: str, vcpu: Vcpu, now: int) -> None:
         """The scheduler's own trace points (boost, park, unpark, steal)."""
         self._instant(PID_VCPUS, vcpu_track(vcpu.domid, vcpu.vcpu_id), "sched", what, now,
                       self._vcpu_args(vcpu))

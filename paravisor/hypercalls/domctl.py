@@ -235,8 +235,8 @@ def _getvcpuinfo(hv, vcpu, arg: int, op: dict, dom) -> int:
     target = dom.vcpus[index]
     info = {"vcpu": index, "online": int(target.state != VcpuState.DOWN),
             "blocked": int(target.state == VcpuState.BLOCKED),
-            "running": int(target is vcpu or target is hv.current),
-            "cpu_time": target.cpu_time_ns, "cpu": 0}
+            "running": int(any(p.current is target for p in hv.loop.pcpus)),
+            "cpu_time": target.cpu_time_ns, "cpu": target.processor}
     write_field(hv, vcpu, XEN_DOMCTL, arg, "u.getvcpuinfo", info)
     return 0
 

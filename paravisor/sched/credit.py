@@ -7,10 +7,10 @@ Model (xen/common/sched/credit.c):
   goes one place further back;
 - within one priority Xen queues FIFO; we order by credit, most first (FIFO among
   equals) unless `order_by_credit=False`.  This is our one deliberate departure: with
-  FIFO, CPU-bound domains' shares drift up to ~5 percentage points from their
-  weight-proportional share (the -300 clamp forgives light domains' debt, and a heavy
-  domain kept waiting overflows +300 and is halved); ordered by credit, they stay
-  within 2 (docs/scheduler.md);
+  FIFO, light CPU-bound domains run their slices back to back while a heavy one waits
+  until its credit passes +300 and is halved, so shares drift far from
+  weight-proportional (1024:128:128:128 on one pCPU: 33 points); ordered by credit,
+  they stay within 2 for weights within 8:1 (docs/scheduler.md);
 - `do_schedule` charges the previous vCPU, keeps it if it ran less than the rate limit
   (1 ms), else requeues it and takes the head of the local runqueue; if that is OVER
   (or there is none), it first tries to steal a better vCPU from a busy peer's runqueue
@@ -98,6 +98,7 @@ class CreditScheduler(Scheduler):
         self.credit_balance = 0
         self.last_tickle = nr_pcpus - 1                 # idlers are tickled in turn
         self.tickled: set[int] = set()                  # idle pCPUs told to schedule
+        self.pending_tickles: Tickles = NO_TICKLE       # for take_tickles
         self.balance_bias = 0                           # where stealing starts looking
 
     # --- bookkeeping -------------------------------------------------------------------
@@ -134,6 +135,10 @@ class CreditScheduler(Scheduler):
             return (len(self.runq[pcpu]) + (self.curr[pcpu] is not None), pcpu)
         choices = [p for p in range(self.nr_pcpus) if allowed(vcpu, p)]
         return min(choices, key=load) if choices else 0
+
+    def take_tickles(self) -> Tickles:
+        tickles, self.pending_tickles = self.pending_tickles, NO_TICKLE
+        return tickles
 
     def current(self, pcpu: int) -> SchedVcpu | None:
         svc = self.curr[pcpu]
@@ -257,6 +262,7 @@ class CreditScheduler(Scheduler):
             elif cur.schedulable:     # its affinity moved away while it ran
                 cur.processor = self._least_loaded(cur.vcpu)
                 self._runq_insert(cur)
+                self.pending_tickles += self._tickle(cur)
             cur.yielding = False
         snext = self._choose(pcpu, now)
         if snext is None:

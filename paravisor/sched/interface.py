@@ -120,6 +120,11 @@ class Scheduler(ABC):
         The returned vCPU is runnable and its hard affinity includes `pcpu`.
         """
 
+    def take_tickles(self) -> Tickles:
+        """pCPUs that a `do_schedule` decided must look at their queues (e.g. the one it
+        moved a vCPU to when its affinity changed); the core asks after each call."""
+        return NO_TICKLE
+
     def current(self, pcpu: int) -> SchedVcpu | None:
         """What `pcpu` runs (what `do_schedule` last returned for it)."""
         return None

@@ -40,17 +40,38 @@ def kernel_image(path: str):
     """Load a kernel: an ELF image, or an assembly or C source we build (and cache)
     here; C is compiled with `paravisor cc` and linked with crt0 and its libc."""
     if path.endswith((*SOURCE_SUFFIXES, ".c")):
-        from paravisor.toolchain.ld import build_image
-        if path.endswith(".c"):
-            from paravisor.toolchain.cc import build_program as build_image  # noqa: F811
         try:
             key = (path, os.path.getmtime(path))
         except OSError as err:
             raise BuildError(f"{path}: cannot read the kernel source: {err.strerror}") from None
         if key not in _image_cache:
-            _image_cache[key] = build_image([path])
+            _image_cache[key] = _build_source(path)
         return parse_image(_image_cache[key], path)
     return load_image_file(path)
+
+
+def _build_source(path: str) -> bytes:
+    """An image from one kernel source: C through `paravisor cc` (with crt0 and libc),
+    assembly through the assembler and linker."""
+    if path.endswith(".c"):
+        from paravisor.toolchain.cc import build_program
+        return build_program([path])
+    from paravisor.toolchain.ld import build_image
+    return build_image([path])
+
+
+def apply_schedule_params(hv, dom: Domain, cfg: DomainConfig) -> None:
+    """Weight and cap (credit only) and every vCPU's hard affinity, from `cfg`.  A
+    `cpus` that names only pCPUs the host lacks is a BuildError naming the file."""
+    if hv.sched.domain_params(dom.domid) is not None:
+        set_sched_credit(hv, dom, weight=cfg.cpu_weight, cap=cfg.cap)
+    nr_pcpus = len(hv.pcpus)
+    for vcpu in dom.vcpus:
+        cpus = cfg.hard_affinity(vcpu.vcpu_id, nr_pcpus)
+        if not cpus:
+            raise BuildError(f"{cfg.path}: 'cpus' leaves {vcpu.name} no pCPU to run on "
+                             f"(the host has pCPUs 0-{nr_pcpus - 1})")
+        hv.set_vcpu_affinity(vcpu, None if len(cpus) == nr_pcpus else cpus)
 
 
 @dataclass
@@ -85,7 +106,7 @@ class Toolstack:
                                     max_event_channels=cfg.max_event_channels)
         dom.config = cfg
         try:
-            self._schedule_params(dom, cfg)
+            apply_schedule_params(self.hv, dom, cfg)
             dom.console_evtchn = self.hv.events.alloc_unbound(dom, dom.domid, self.dom0.domid)
             dom.xenstore_evtchn = self.hv.events.alloc_unbound(dom, dom.domid, self.dom0.domid)
             build_domain(self.hv, dom, image, cfg.memory, cfg.cmdline or "")
@@ -99,18 +120,6 @@ class Toolstack:
         if not paused:
             self.hv.unpause(dom)
         return dom
-
-    def _schedule_params(self, dom: Domain, cfg: DomainConfig) -> None:
-        """Weight, cap (credit only) and every vCPU's hard affinity, from `cfg`."""
-        if self.hv.sched.domain_params(dom.domid) is not None:
-            set_sched_credit(self.hv, dom, weight=cfg.cpu_weight, cap=cfg.cap)
-        nr_pcpus = len(self.hv.pcpus)
-        for vcpu in dom.vcpus:
-            cpus = cfg.hard_affinity(vcpu.vcpu_id, nr_pcpus)
-            if not cpus:
-                raise BuildError(f"{cfg.path}: 'cpus' leaves {vcpu.name} no pCPU to run on "
-                                 f"(the host has pCPUs 0-{nr_pcpus - 1})")
-            self.hv.set_vcpu_affinity(vcpu, None if len(cpus) == nr_pcpus else cpus)
 
     # --- endings ----------------------------------------------------------------------------
 

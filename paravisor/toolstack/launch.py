@@ -25,7 +25,12 @@ from paravisor.hypervisor import Hypervisor
 from paravisor.sched import make_scheduler
 from paravisor.services.console import ConsoleDaemon
 from paravisor.toolstack.config import DomainConfig, load_domain_config, load_host_config
-from paravisor.toolstack.domains import Toolstack, guest_os_dir, kernel_image
+from paravisor.toolstack.domains import (
+    Toolstack,
+    apply_schedule_params,
+    guest_os_dir,
+    kernel_image,
+)
 from paravisor.trace import Tracer
 
 DOM0_MEMORY_MIB = 16
@@ -48,6 +53,8 @@ def boot_dom0(hv: Hypervisor, cfg: DomainConfig | None) -> Domain:
     memory = cfg.memory if cfg is not None else DOM0_MEMORY_MIB
     kernel = (cfg.kernel if cfg is not None else None) or builtin_dom0_kernel()
     dom0 = hv.create_domain(name, domid=0, privileged=True)
+    if cfg is not None:
+        apply_schedule_params(hv, dom0, cfg)
     build_domain(hv, dom0, kernel_image(kernel), memory, (cfg.cmdline or "") if cfg else "")
     hv.unpause(dom0)
     return dom0

@@ -180,6 +180,16 @@ class CreditModel(RuleBasedStateMachine):
     def adjust(self, index, weight, cap):
         self.sched.set_domain_params(index + 1, weight=weight, cap=cap)
 
+    @rule(index=st.integers(0, 3), pins=st.none() | st.sets(st.integers(0, 2), min_size=1))
+    def pin(self, index, pins):
+        """Change a vCPU's affinity; a pCPU told to let it go reschedules at once."""
+        vcpu = self.vcpus[index]
+        vcpu.cpu_hard_affinity = None if pins is None else frozenset(pins)
+        for pcpu in self.sched.affinity_changed(vcpu, self.now):
+            if self.sched.current(pcpu) is vcpu:
+                self.sched.do_schedule(pcpu, self.now)
+        self.sched.take_tickles()
+
     @rule()
     def account(self):
         self.now = max(self.now, self.sched.next_timer())
@@ -213,3 +223,16 @@ class CreditModel(RuleBasedStateMachine):
 
 
 TestCreditModel = CreditModel.TestCase
+
+
+def test_a_running_vcpu_whose_affinity_moves_away_goes_to_an_allowed_pcpu():
+    vcpu = FakeVcpu(1)
+    sched = credit(2, vcpu)
+    sched.svc(vcpu).processor = 0
+    sched.runq = [[sched.svc(vcpu)], []]
+    assert sched.do_schedule(0, 0)[0] is vcpu
+    vcpu.cpu_hard_affinity = frozenset({1})
+    assert sched.affinity_changed(vcpu, MS) == (0,)         # its pCPU must let it go
+    assert sched.do_schedule(0, 2 * MS) == (None, 0)        # rate limit does not hold it
+    assert sched.take_tickles() == (1,) and sched.take_tickles() == ()
+    assert sched.do_schedule(1, 2 * MS)[0] is vcpu

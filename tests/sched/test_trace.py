@@ -111,11 +111,36 @@ def test_launch_trace_shows_weights_and_caps_and_is_deterministic(tmp_path, caps
 
 
 def test_an_unwritable_trace_path_is_a_user_error(tmp_path, capsys):
-    config = _host_config(tmp_path)
-    for name in ("light", "heavy", "capped"):     # quick guests: spin for 1 ms
-        cfg = tmp_path / f"{name}.cfg"
-        cfg.write_text(cfg.read_text().replace('cmdline = "100"', 'cmdline = "1"'))
+    config = _quick(tmp_path)
     status = main(["launch", config, "--colour", "never", "--trace",
                    str(tmp_path / "no" / "such" / "dir.json")])
     assert status != 0
     assert "cannot write the trace" in capsys.readouterr().err
+
+
+def _quick(tmp_path) -> str:
+    """_host_config with guests that spin for 1 ms only."""
+    config = _host_config(tmp_path)
+    for name in ("light", "heavy", "capped"):
+        cfg = tmp_path / f"{name}.cfg"
+        cfg.write_text(cfg.read_text().replace('cmdline = "100"', 'cmdline = "1"'))
+    return config
+
+
+def test_sched_flag_overrides_the_config(tmp_path, capsys):
+    config = _quick(tmp_path)
+    trace = tmp_path / "rr.json"
+    assert main(["launch", config, "--colour", "never", "--sched", "rr",
+                 "--trace", str(trace)]) == 0
+    assert json.loads(trace.read_text())["otherData"]["scheduler"] == "rr"
+    capsys.readouterr()
+    assert main(["trace", "summary", str(trace)]) == 0
+    assert capsys.readouterr().out.startswith("rr scheduler, 2 pCPU(s)")
+
+
+def test_an_affinity_outside_the_host_is_refused(tmp_path, capsys):
+    config = _quick(tmp_path)
+    light = tmp_path / "light.cfg"
+    light.write_text(light.read_text().replace('cpus = "0"', 'cpus = "5"'))
+    assert main(["launch", config, "--colour", "never"]) == 2
+    assert "'cpus' leaves light/vcpu0 no pCPU to run on" in capsys.readouterr().err

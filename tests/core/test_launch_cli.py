@@ -1,0 +1,97 @@
+"""`paravisor launch` as a user runs it: log files, Ctrl-C, restarts, bad input."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+SPIN = """
+    .text
+    .global _start
+_start:
+    j _start
+"""
+HELLO_THEN_REBOOT = """
+    .include "paravisor.inc"
+    .text
+    .global _start
+_start:
+    li t0, __HYPERVISOR_console_io
+    li a0, CONSOLEIO_write
+    li a1, 6
+    la a2, msg
+    hcall
+    la a1, args
+    li a0, SCHEDOP_shutdown
+    li t0, __HYPERVISOR_sched_op
+    hcall
+    .data
+msg:  .ascii "booted"
+    .balign 4
+args: .word SHUTDOWN_reboot, 0
+"""
+
+
+def _host(tmp_path, kernel_text: str, extra: str = "") -> Path:
+    (tmp_path / "guest.s").write_text(kernel_text)
+    (tmp_path / "guest.cfg").write_text(
+        f'name = "guest"\nkernel = "guest.s"\nmemory = 2\n{extra}')
+    (tmp_path / "dom0.cfg").write_text(
+        f'name = "Domain-0"\nkernel = "{EXAMPLES.parent / "guest_os" / "dom0.s"}"\n'
+        'memory = 4\nguests = ["guest.cfg"]\n')
+    return tmp_path / "dom0.cfg"
+
+
+def _launch(*args: str, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-P", "-m", "paravisor.cli", "launch", *args],
+                          capture_output=True, text=True, timeout=120, **kw)
+
+
+def test_log_dir_gets_one_file_per_domain(tmp_path):
+    logs = tmp_path / "logs"
+    result = _launch(str(EXAMPLES / "dom0.cfg"), "--log-dir", str(logs), "--colour", "never")
+    assert result.returncode == 0, result.stderr
+    assert sorted(os.listdir(logs)) == ["Domain-0.log", "hello.log", "ticker.log"]
+    assert "tick 5" in (logs / "ticker.log").read_text()
+    assert (logs / "hello.log").read_text().splitlines()[0].startswith("Hello from")
+
+
+def test_ctrl_c_shuts_every_domain_down_cleanly(tmp_path):
+    config = _host(tmp_path, SPIN)
+    proc = subprocess.Popen([sys.executable, "-P", "-m", "paravisor.cli", "launch",
+                             str(config), "--colour", "never"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(3)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert "Traceback" not in err
+    assert "interrupted: shutting every domain down" in out
+    assert "guest (domain 1): destroyed (interrupted) -> destroy" in out
+    assert proc.returncode == 1
+
+
+def test_on_reboot_restart_recreates_the_domain_a_bounded_number_of_times(tmp_path):
+    config = _host(tmp_path, HELLO_THEN_REBOOT, 'on_reboot = "restart"\n')
+    result = _launch(str(config), "--colour", "never")
+    booted = [line for line in result.stdout.splitlines() if line.startswith("guest")]
+    assert len(booted) == 6          # the first boot plus MAX_RESTARTS restarts
+    assert "not restarting again" in result.stdout
+    assert result.returncode == 1    # it never powered off
+
+
+def test_a_missing_kernel_is_an_error_naming_it(tmp_path):
+    config = _host(tmp_path, SPIN)
+    (tmp_path / "guest.s").unlink()
+    result = _launch(str(config))
+    assert result.returncode == 2
+    assert "guest.s" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_kernel_with_a_syntax_error_is_reported_with_its_line(tmp_path):
+    config = _host(tmp_path, "    .text\n_start:\n    addx a0, a0, 1\n")
+    result = _launch(str(config))
+    assert result.returncode == 2
+    assert "guest.s:3:" in result.stderr and "Traceback" not in result.stderr
