@@ -15,6 +15,7 @@ from paravisor.errors import UserError
 COMMAND_MODULES = (
     "paravisor.isa.cli",
     "paravisor.toolchain.cli",
+    "paravisor.toolchain.cc.cli",
     "paravisor.toolstack.cli",
     "paravisor.trace_cli",
 )
