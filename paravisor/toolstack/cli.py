@@ -34,7 +34,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "on the fly); the exit status is the guest's shutdown code.")
     r.add_argument("kernel", help="guest image or .s source")
     r.add_argument("--memory", type=int, default=16, help="guest memory in MiB (default 16)")
-    r.add_argument("--engine", choices=("interp", "jit"), default="interp")
+    r.add_argument("--engine", choices=("interp", "jit"), default="jit",
+                   help="execution engine (default: jit; interp is the reference)")
     r.add_argument("--max-seconds", type=float,
                    help="stop after this much virtual time (exit status 124)")
     r.add_argument("--cmdline", default="", help="the guest's command line (start_info)")

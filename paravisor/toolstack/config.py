@@ -151,7 +151,7 @@ class HostConfig:
     guests: tuple[str, ...] = ()
     sched: str = "credit"
     pcpus: int = 1
-    engine: str = "interp"
+    engine: str = "jit"
     tslice_ms: int = CSCHED_DEFAULT_TSLICE_MS
     ratelimit_us: int = SCHED_DEFAULT_RATELIMIT_US
     console_log: str | None = None
@@ -401,7 +401,7 @@ def _read_host(reader: SettingsReader, dom0: DomainConfig) -> HostConfig:
         guests=tuple(reader.resolve(path) for path in guests),
         sched=reader.choice("sched", "credit", SCHEDULERS),
         pcpus=reader.integer("pcpus", 1, 1, MAX_PCPUS),
-        engine=reader.choice("engine", "interp", ENGINES),
+        engine=reader.choice("engine", "jit", ENGINES),
         tslice_ms=tslice_ms, ratelimit_us=_read_ratelimit(reader, tslice_ms),
         console_log=reader.path_setting("console_log"))
 

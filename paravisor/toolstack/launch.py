@@ -131,16 +131,13 @@ def _engine(name: str):
         from paravisor.isa.interpreter import Interpreter
         return Interpreter
     if name == "jit":
-        try:
-            from paravisor.jit import JitEngine
-        except ImportError:
-            raise UserError("the JIT engine is not available yet; use --engine interp") from None
+        from paravisor.jit import JitEngine
         return JitEngine
     raise UserError(f"unknown engine {name!r} (choose interp or jit)")
 
 
 def run_kernel(path: str, *, memory_mib: int = DEFAULT_RUN_MEMORY_MIB,
-               engine: str = "interp", max_seconds: float | None = None,
+               engine: str = "jit", max_seconds: float | None = None,
                stream: TextIO | None = None, cmdline: str = "") -> int:
     """Run one guest kernel (image or source); its shutdown code is the exit status."""
     if not os.path.exists(path):

@@ -272,7 +272,7 @@ def test_host_defaults_and_builtin_dom0():
     host, warnings = parse_host_config("", HOST_PATH)
     assert warnings == []
     assert (host.dom0.name, host.dom0.kernel, host.dom0.memory) == ("Domain-0", None, 32)
-    assert (host.guests, host.sched, host.pcpus, host.engine) == ((), "credit", 1, "interp")
+    assert (host.guests, host.sched, host.pcpus, host.engine) == ((), "credit", 1, "jit")
     assert (host.tslice_ms, host.ratelimit_us, host.console_log) == (30, 1000, None)
     assert host.path == HOST_PATH
 
