@@ -113,18 +113,26 @@ class Hypervisor:
         domid = self.next_domid() if domid is None else domid
         if domid in self.domains:
             raise ValueError(f"domain {domid} exists")
-        dom = Domain(domid, name, privileged=privileged, max_vcpus=max_vcpus)
+        dom = Domain(domid, name, privileged=privileged, max_vcpus=0)
         dom.mem = MemoryDomain(domid, max_pages, privileged)
         self.mm.add_domain(dom.mem)
-        for vcpu in dom.vcpus:
-            dom.mem.add_vcpu(vcpu.cpu)
         dom.evtchn = EventChannels(dom, max_event_channels)
         dom.engine = self.engine_factory(self.memory)
         dom.pause_count = 1
         self.domains[domid] = dom
-        for vcpu in dom.vcpus:
-            self.sched.insert_vcpu(vcpu)
+        for _ in range(max_vcpus):
+            self.add_vcpu(dom)
         return dom
+
+    def add_vcpu(self, dom: Domain) -> Vcpu:
+        """One more vCPU for `dom`, down (VCPUOP_up or the builder brings it up)."""
+        vcpu = Vcpu(dom, len(dom.vcpus))
+        dom.vcpus.append(vcpu)
+        dom.mem.add_vcpu(vcpu.cpu)
+        self.sched.insert_vcpu(vcpu)
+        if dom.shared_info_mfn:
+            self.events.set_upcall_mask(vcpu, True)
+        return vcpu
 
     def pause(self, dom: Domain) -> None:
         dom.pause_count += 1
@@ -181,7 +189,10 @@ class Hypervisor:
             forget = getattr(dom.engine, "forget", None)
             if forget is not None:
                 forget(vcpu.cpu)
+        # Its grant mappings of other domains' frames go before its page tables do.
+        from paravisor.grants import release_domain_mappings
         from paravisor.mm.reservation import relinquish
+        release_domain_mappings(self, dom.domid)
         relinquish(self.mm, dom.mem)
         del self.domains[dom.domid]
         for listener in list(self.listeners):

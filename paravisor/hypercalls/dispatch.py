@@ -16,6 +16,7 @@ from paravisor.hypercalls import (
     console,
     domctl,
     evtchn_op,
+    grant_table_op,
     memory,
     mmu,
     multicall,
@@ -54,6 +55,7 @@ TABLE: dict[int, Handler] = {
     Hypercall.set_timer_op: vcpu.do_set_timer_op,
     Hypercall.domctl: domctl.do_domctl,
     Hypercall.sysctl: sysctl.do_sysctl,
+    Hypercall.grant_table_op: grant_table_op.do_grant_table_op,
 }
 
 

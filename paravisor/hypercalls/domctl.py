@@ -28,7 +28,7 @@ paravisor.sched.ctl's.  Only the OUT fields are written back.
 
 from __future__ import annotations
 
-from paravisor.domain import Vcpu, VcpuState
+from paravisor.domain import VcpuState
 from paravisor.guest_access import copy_to_guest
 from paravisor.hypercalls.abi import (
     DOMID_FIRST_RESERVED,
@@ -181,19 +181,8 @@ def _max_vcpus(hv, vcpu, arg: int, op: dict, dom) -> int:
     if wanted < len(dom.vcpus):
         return -Errno.EBUSY
     while len(dom.vcpus) < wanted:
-        _add_vcpu(hv, dom)
+        hv.add_vcpu(dom)
     return 0
-
-
-def _add_vcpu(hv, dom) -> None:
-    """One more vCPU, down, registered as Hypervisor.create_domain registers them.
-    TODO(lead): a Hypervisor.add_vcpu would keep this in one place."""
-    new = Vcpu(dom, len(dom.vcpus))
-    dom.vcpus.append(new)
-    dom.mem.add_vcpu(new.cpu)
-    hv.sched.insert_vcpu(new)
-    if dom.shared_info_mfn:
-        hv.events.set_upcall_mask(new, True)
 
 
 def _setdomainhandle(hv, vcpu, arg: int, op: dict, dom) -> int:

@@ -175,6 +175,12 @@ class MemoryManager:
         # General references held outside page tables: dom0 services' foreign mappings
         # (paravisor.services.foreign) and, later, grant mappings.  The recount counts them.
         self.external_refs: Counter[int] = Counter()
+        # WRITABLE type references held outside page tables: writable grant mappings
+        # (paravisor.grants), so a frame granted writable can never become a table.
+        self.external_type_refs: Counter[int] = Counter()
+        # Live grant mappings, the authority for foreign L1 entries: (mapper domid, mfn,
+        # writable) -> how many.  Maintained by paravisor.grants; read by the invariants.
+        self.grant_maps: Counter[tuple[int, int, bool]] = Counter()
         self.debug = debug
 
     @property
@@ -272,6 +278,14 @@ def free_xen_page(mm: MemoryManager, mfn: int) -> bool:
     mm.xen_pages.discard(mfn)
     mm.free_host_frame(mfn)
     return True
+
+
+def has_grant_authority(mm: MemoryManager, domid: int, mfn: int, writable: bool) -> bool:
+    """Domain `domid` holds a live grant mapping of `mfn` (a writable one if `writable`):
+    the only way a frame of another domain may appear in its L1 tables."""
+    if mm.grant_maps[(domid, mfn, True)] > 0:
+        return True
+    return not writable and mm.grant_maps[(domid, mfn, False)] > 0
 
 
 # --- general references -----------------------------------------------------------

@@ -13,8 +13,9 @@ The invariants:
     `validated` holds exactly for table-typed frames with type_count > 0; pins are on tables.
  3. no frame typed L1/L2 is mapped writable by a present entry of any validated L1 table.
  4. every present entry of a validated table of domain D has only allowed flags and maps a
-    frame D owns or a DOMID_XEN frame shared with D (writable only if shared writable);
-    L2 entries map validated L1 tables.
+    frame D owns or a DOMID_XEN frame shared with D (writable only if shared writable),
+    or -- L1 entries only -- a foreign frame D holds a live grant mapping of (writable
+    only through a writable grant mapping); L2 entries map validated L1 tables.
  5. base pointers: each vCPU's base is a validated L2 table of its domain and PTBR names it.
 """
 
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 from paravisor.isa.table import CR, PAGE_SHIFT, PAGE_SIZE, PTE_P, PTE_W, pte_frame
 from paravisor.mm.consts import DOMID_XEN, INVALID_MFN, PTE_ALLOWED_FLAGS, PTE_FLAG_BITS
-from paravisor.mm.frametable import TABLE_TYPES, MemoryManager, PageType
+from paravisor.mm.frametable import TABLE_TYPES, MemoryManager, PageType, has_grant_authority
 from paravisor.mm.pagetable import read_table
 
 
@@ -53,6 +54,8 @@ def recount(mm: MemoryManager) -> tuple[list[int], list[int]]:
                     type_count[target] += 1
     for mfn, refs in mm.external_refs.items():
         count[mfn] += refs
+    for mfn, refs in mm.external_type_refs.items():
+        type_count[mfn] += refs
     for dom in mm.domains.values():
         for base in dom.guest_table:
             if base is not None:
@@ -162,7 +165,9 @@ def _check_entry(mm: MemoryManager, owner: int, table_type: PageType, pte: int) 
         return "maps a frame outside memory"
     page = mm.frames[target]
     shared = page.owner == DOMID_XEN and owner in page.shared_with
-    if page.owner != owner and not shared:
+    granted = table_type == PageType.L1_TABLE and has_grant_authority(
+        mm, owner, target, bool(pte & PTE_W))
+    if page.owner != owner and not shared and not granted:
         return f"maps frame {target:#x} owned by {page.owner}, not by {owner}"
     if table_type == PageType.L2_TABLE:
         if not (page.is_table and page.type == PageType.L1_TABLE):

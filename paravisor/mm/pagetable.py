@@ -43,6 +43,7 @@ from paravisor.mm.frametable import (
     MMBug,
     PageType,
     get_page,
+    has_grant_authority,
     put_page,
 )
 
@@ -245,3 +246,36 @@ def mod_l2_entry(mm: MemoryManager, table_mfn: int, index: int, new: int) -> int
     """Set entry `index` of validated L2 table `table_mfn` to `new` (its frame is promoted
     to an L1 table if need be); on refusal nothing changes."""
     return _mod_entry(mm, table_mfn, index, new, PageType.L2_TABLE)
+
+
+def mod_l1_entry_grant(mm: MemoryManager, table_mfn: int, index: int, new: int) -> int:
+    """Install a grant host mapping: set entry `index` of validated L1 table `table_mfn` to
+    the present entry `new`, which maps a frame of another domain.  The authority is the
+    grant: the table's owner must already hold a live grant mapping of the frame in
+    mm.grant_maps (a writable one if `new` has PTE_W), registered by paravisor.grants.
+    The entry holds its own references, like any present L1 entry (a general one taken on
+    behalf of the frame's owner, and WRITABLE if PTE_W), so the ordinary mod_l1_entry can
+    later clear it.  Guests can never create such an entry through mmu_update: its
+    get_page_from_l1e takes references only on the table owner's own frames.
+    -EINVAL (nothing changed) if the entry or the authority is refused."""
+    page = mm.frames[table_mfn]
+    if not page.is_table or page.type != PageType.L1_TABLE:
+        raise MMBug(f"grant mapping into frame {table_mfn:#x} that is not a validated L1")
+    if not new & PTE_P or not 0 <= index < ENTRIES_PER_TABLE or check_entry_flags(mm, new):
+        return -Errno.EINVAL
+    mfn = pte_frame(new)
+    writable = bool(new & PTE_W)
+    if not has_grant_authority(mm, page.owner, mfn, writable):
+        return -Errno.EINVAL
+    target_owner = mm.frames[mfn].owner
+    if target_owner is None or not get_page(mm, mfn, target_owner):
+        return -Errno.EINVAL
+    if writable and get_page_type(mm, mfn, PageType.WRITABLE):
+        put_page(mm, mfn)
+        return -Errno.EINVAL
+    maddr = entry_maddr(table_mfn, index)
+    old = mm.memory.read32(maddr)
+    mm.memory.write32(maddr, new)
+    put_page_from_l1e(mm, old)
+    return 0
+

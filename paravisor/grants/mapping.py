@@ -1,0 +1,232 @@
+"""Grant mappings: map_grant_ref / unmap_grant_ref, the dom0-service mapping API, and the
+release of a destroyed domain's mappings.
+
+A mapping is a pin (paravisor.grants.pins) recorded in the mapper's maptrack under a
+handle, plus mm.grant_maps[(mapper, frame, writable)], the authority that lets the mapper's
+L1 hold a foreign entry.  A host mapping also holds that L1 entry (written through
+mm.pagetable.mod_l1_entry_grant at a recorded (table, index)); a service mapping holds no
+entry: dom0's Python backends read and write the frame through a GrantMapping handle.
+
+Handles are single-use (the XSA-224 lesson): each map returns a fresh number, unmapping it
+retires it, so a second unmap of the same handle gets GNTST_bad_handle and cannot drop a
+reference twice.  host_addr is validated (page-aligned, covered by an L1 of the caller's
+current address space) before anything is taken or written (the XSA-227 lesson); there is
+no GNTMAP_contains_pte.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from paravisor.errors import UserError
+from paravisor.grants.pins import pin_grant, unpin_grant
+from paravisor.grants.registry import grant_tables
+from paravisor.grants.table import GrantTable
+from paravisor.hypercalls.abi_consts import Gntmap, Gntst
+from paravisor.isa.table import (
+    PAGE_MASK,
+    PAGE_SHIFT,
+    PAGE_SIZE,
+    PTE_A,
+    PTE_D,
+    PTE_P,
+    PTE_U,
+    PTE_W,
+    l1_index,
+    l2_index,
+    pte_frame,
+)
+from paravisor.mm.frametable import PageType
+from paravisor.mm.pagetable import entry_maddr, mod_l1_entry, mod_l1_entry_grant
+
+if TYPE_CHECKING:
+    from paravisor.domain import Domain, Vcpu
+    from paravisor.hypervisor import Hypervisor
+
+
+@dataclass
+class Mapping:
+    """One maptrack entry.  `table` is the granter's table object itself (not its domid,
+    which a later domain may reuse); `pte` is (L1 table mfn, index) for a host mapping,
+    None for a service mapping; `va` the host_addr it was mapped at."""
+    mapper: int
+    granter: int
+    table: GrantTable
+    ref: int
+    frame: int
+    writable: bool
+    pte: tuple[int, int] | None = None
+    va: int = 0
+
+
+class GrantError(UserError):
+    """A dom0 service's grant operation failed; `status` is the GNTST_* code."""
+
+    def __init__(self, status: int, why: str) -> None:
+        super().__init__(f"{why} ({Gntst(status).name})")
+        self.status = status
+
+
+def _establish(hv: Hypervisor, mapper: Domain, granter: int, ref: int,
+               writable: bool) -> tuple[int, Mapping | None]:
+    """Pin and record the authority for a new mapping (not yet in the maptrack)."""
+    tables = grant_tables(hv)
+    table = tables.lookup(granter)
+    if table is None:
+        return Gntst.GNTST_bad_domain, None
+    if len(tables.maptrack_of(mapper.domid)) >= tables.maptrack_limit(mapper):
+        return Gntst.GNTST_no_space, None
+    status, act = pin_grant(hv, table, ref, mapper.domid, writable)
+    if status:
+        return status, None
+    hv.mm.grant_maps[(mapper.domid, act.frame, writable)] += 1
+    return Gntst.GNTST_okay, Mapping(mapper.domid, granter, table, ref, act.frame, writable)
+
+
+def _teardown(hv: Hypervisor, mapping: Mapping) -> None:
+    """Undo _establish: drop the authority and the pin."""
+    key = (mapping.mapper, mapping.frame, mapping.writable)
+    hv.mm.grant_maps[key] -= 1
+    if not hv.mm.grant_maps[key]:
+        del hv.mm.grant_maps[key]
+    unpin_grant(hv, mapping.table, mapping.ref, mapping.writable)
+    grant_tables(hv).forget_if_unused(mapping.table)
+
+
+def _host_l1(hv: Hypervisor, vcpu: Vcpu, va: int) -> tuple[int, int] | None:
+    """(L1 table mfn, index) mapping `va` in the vCPU's current address space, or None."""
+    mem = vcpu.domain.mem
+    base = mem.guest_table[mem.vcpu_id(vcpu.cpu)]
+    if base is None or va & PAGE_MASK or not 0 <= va <= 0xFFFF_FFFF:
+        return None
+    l2e = hv.memory.read32(entry_maddr(base, l2_index(va)))
+    if not l2e & PTE_P:
+        return None
+    return pte_frame(l2e), l1_index(va)
+
+
+def map_grant_ref(hv: Hypervisor, vcpu: Vcpu, host_addr: int, flags: int, ref: int,
+                  dom: int) -> tuple[int, int]:
+    """GNTTABOP_map_grant_ref for one op: (GNTST_* status, handle).  Only GNTMAP_host_map
+    mappings (GNTMAP_readonly, GNTMAP_application_map honoured); on failure nothing
+    changed."""
+    if not flags & (Gntmap.GNTMAP_host_map | Gntmap.GNTMAP_device_map):
+        return Gntst.GNTST_bad_gntref, 0
+    if flags & (Gntmap.GNTMAP_contains_pte | Gntmap.GNTMAP_device_map):
+        return Gntst.GNTST_general_error, 0      # no PTE-address maps, no device maps
+    where = _host_l1(hv, vcpu, host_addr)
+    if where is None:
+        return Gntst.GNTST_bad_virt_addr, 0
+    writable = not flags & Gntmap.GNTMAP_readonly
+    status, mapping = _establish(hv, vcpu.domain, dom, ref, writable)
+    if status:
+        return status, 0
+    pte = (mapping.frame << PAGE_SHIFT) | PTE_P | PTE_A | (PTE_W | PTE_D if writable else 0)
+    if flags & Gntmap.GNTMAP_application_map:
+        pte |= PTE_U
+    if mod_l1_entry_grant(hv.mm, where[0], where[1], pte):
+        _teardown(hv, mapping)
+        return Gntst.GNTST_general_error, 0
+    mapping.pte, mapping.va = where, host_addr
+    _flush(vcpu.domain)
+    return Gntst.GNTST_okay, grant_tables(hv).track(mapping)
+
+
+def unmap_grant_ref(hv: Hypervisor, vcpu: Vcpu, host_addr: int, handle: int) -> int:
+    """GNTTABOP_unmap_grant_ref for one op: the GNTST_* status.  Afterwards the mapping's
+    L1 entry (if it still maps the frame) is cleared and the handle is retired."""
+    tables = grant_tables(hv)
+    mapping = tables.maptrack_of(vcpu.domid).get(handle)
+    if mapping is None or mapping.pte is None:
+        return Gntst.GNTST_bad_handle
+    if host_addr != mapping.va:
+        return Gntst.GNTST_general_error
+    release_mapping(hv, handle, mapping)
+    _flush(vcpu.domain)
+    return Gntst.GNTST_okay
+
+
+def release_mapping(hv: Hypervisor, handle: int, mapping: Mapping) -> None:
+    """Remove a tracked mapping: its L1 entry if the table is still a validated L1 whose
+    entry maps the frame (else the guest already replaced it, or the table was demoted and
+    its entries hold nothing), then its authority and pin."""
+    del grant_tables(hv).maptrack_of(mapping.mapper)[handle]
+    if mapping.pte is not None:
+        table_mfn, index = mapping.pte
+        page = hv.mm.frames[table_mfn]
+        pte = hv.memory.read32(entry_maddr(table_mfn, index))
+        if (page.is_table and page.type == PageType.L1_TABLE
+                and page.owner == mapping.mapper and pte & PTE_P
+                and pte_frame(pte) == mapping.frame):
+            mod_l1_entry(hv.mm, table_mfn, index, 0)
+    _teardown(hv, mapping)
+
+
+def release_domain_mappings(hv: Hypervisor, domid: int) -> None:
+    """A mapping domain is going away: release every mapping it holds."""
+    for handle, mapping in sorted(grant_tables(hv).maptrack_of(domid).items()):
+        release_mapping(hv, handle, mapping)
+
+
+def _flush(dom: Domain) -> None:
+    for vcpu in dom.vcpus:
+        vcpu.cpu.flush_tlb()
+
+
+class GrantMapping:
+    """A dom0 service's mapping of a granted page: no page tables, a maptrack entry and a
+    counted reference (like ForeignPage).  Read-only mappings refuse writes; after
+    `unmap()` every access raises GrantError."""
+
+    def __init__(self, hv: Hypervisor, mapper: Domain, granter: int, ref: int,
+                 readonly: bool = False) -> None:
+        status, mapping = _establish(hv, mapper, granter, ref, not readonly)
+        if status:
+            raise GrantError(status, f"cannot map grant {ref} of domain {granter}")
+        self.hv, self.mapping = hv, mapping
+        self.handle = grant_tables(hv).track(mapping)
+        self.base = mapping.frame << PAGE_SHIFT
+        self.mapped = True
+
+    @property
+    def writable(self) -> bool:
+        return self.mapping.writable
+
+    def read(self, offset: int, length: int) -> bytes:
+        self._check(offset, length, write=False)
+        return self.hv.memory.read(self.base + offset, length)
+
+    def write(self, offset: int, data: bytes) -> None:
+        self._check(offset, len(data), write=True)
+        self.hv.memory.write(self.base + offset, data)
+
+    def read32(self, offset: int) -> int:
+        return int.from_bytes(self.read(offset, 4), "little")
+
+    def write32(self, offset: int, value: int) -> None:
+        self.write(offset, (value & 0xFFFF_FFFF).to_bytes(4, "little"))
+
+    def unmap(self) -> None:
+        """Release the mapping (idempotent: the handle is released once)."""
+        if self.mapped:
+            self.mapped = False
+            track = grant_tables(self.hv).maptrack_of(self.mapping.mapper)
+            if track.get(self.handle) is self.mapping:
+                release_mapping(self.hv, self.handle, self.mapping)
+
+    def _check(self, offset: int, length: int, write: bool) -> None:
+        track = grant_tables(self.hv).maptrack_of(self.mapping.mapper)
+        if not self.mapped or track.get(self.handle) is not self.mapping:
+            raise GrantError(Gntst.GNTST_bad_handle, "grant is no longer mapped")
+        if write and not self.mapping.writable:
+            raise GrantError(Gntst.GNTST_permission_denied, "grant is mapped read-only")
+        if offset < 0 or length < 0 or offset + length > PAGE_SIZE:
+            raise GrantError(Gntst.GNTST_bad_copy_arg, "access outside the granted page")
+
+
+def map_grant(hv: Hypervisor, mapper: Domain, granter: int, ref: int,
+              readonly: bool = False) -> GrantMapping:
+    """The dom0-service API: map grant `ref` of domain `granter` for `mapper` (the domain
+    the backend runs in; the entry must name it).  Raises GrantError on refusal."""
+    return GrantMapping(hv, mapper, granter, ref, readonly)
