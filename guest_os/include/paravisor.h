@@ -184,6 +184,10 @@ typedef uint32_t RING_IDX;
 #define XEN_CHANGESET_INFO_LEN 64
 #define XEN_COMMANDLINE_LEN 1024
 
+/* XenFeat: XENFEAT_* bit numbers of xen_version(XENVER_get_features) submap 0 (features.h); */
+#define XENFEAT_dom0 11
+#define XENFEAT_direct_mapped 16
+
 /* XenMem: memory_op(cmd, arg) sub-operations (memory.h). */
 #define XENMEM_increase_reservation 0
 #define XENMEM_decrease_reservation 1

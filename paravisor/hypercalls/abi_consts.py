@@ -153,6 +153,13 @@ class XenVerLen(IntEnum):
     XEN_COMMANDLINE_LEN = 1024
 
 
+class XenFeat(IntEnum):
+    """XENFEAT_* bit numbers of xen_version(XENVER_get_features) submap 0 (features.h);
+    only the ones paravisor reports."""
+    XENFEAT_dom0 = 11
+    XENFEAT_direct_mapped = 16
+
+
 class XenMem(IntEnum):
     """memory_op(cmd, arg) sub-operations (memory.h)."""
     XENMEM_increase_reservation = 0
@@ -685,7 +692,7 @@ class Netif(IntEnum):
 
 # Header order of the groups above (abi.py puts Hypercall and Errno first).
 SUBOP_GROUPS: tuple[type[IntEnum], ...] = (
-    SchedOp, ShutdownReason, VcpuOp, VcpuMisc, TimeFlags, XenVer, XenVerLen,
+    SchedOp, ShutdownReason, VcpuOp, VcpuMisc, TimeFlags, XenVer, XenVerLen, XenFeat,
     XenMem, XenMapSpace, MmuCmd, MmuextCmd, Uvmf, ConsoleIO, VmAssist,
     DomId, StartInfoFlags, Virq, EvtchnOp, EvtchnStat, Callback,
     TrapInfoFlags, Bounce, VgcfFlags, GnttabOp, Gtf, GnttabMisc, Gntmap, Gntst,

@@ -109,7 +109,7 @@ def _createdomain(hv, vcpu, arg: int, op: dict) -> int:
             return -Errno.ENOMEM      # every domid is taken (Xen: -ENOMEM)
     dom = hv.create_domain(f"d{domid}", domid=domid, max_vcpus=config["max_vcpus"],
                            max_event_channels=config["max_evtchn_port"])
-    dom.handle = bytes(config["handle"])   # TODO(lead): a Domain.handle field
+    dom.handle = bytes(config["handle"])
     write_field(hv, vcpu, XEN_DOMCTL, arg, "domain", domid)
     return 0
 

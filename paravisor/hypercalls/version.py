@@ -28,8 +28,6 @@ The variable-length sub-ops of Xen 4.21 (extraversion2 ...) and anything else: -
 
 from __future__ import annotations
 
-from enum import IntEnum
-
 from paravisor.builder import HIGHEST_ADDRESS
 from paravisor.guest_access import copy_to_guest
 from paravisor.hypercalls.abi import (
@@ -41,6 +39,8 @@ from paravisor.hypercalls.abi import (
     XEN_EXTRAVERSION_LEN,
     XEN_FEATURE_INFO,
     XEN_PLATFORM_PARAMETERS,
+    XENFEAT_direct_mapped,
+    XENFEAT_dom0,
     XENVER_build_id,
     XENVER_capabilities,
     XENVER_changeset,
@@ -66,18 +66,11 @@ COMPILE_INFO = {"compiler": "paravisor (Python)", "compile_by": "paravisor",
 DENIED = "<denied>"          # Xen's xen_deny(): what XSM shows an unprivileged caller
 
 
-class XenFeat(IntEnum):
-    """XENFEAT_* bit numbers of get_features submap 0 (features.h).  Only the ones
-    paravisor reports; TODO(abi): these belong in abi_consts (proposed to the lead)."""
-    XENFEAT_dom0 = 11
-    XENFEAT_direct_mapped = 16
-
-
 def features_submap0(privileged: bool) -> int:
     """The XENFEAT bits of submap 0 for a domain."""
-    bits = 1 << XenFeat.XENFEAT_direct_mapped
+    bits = 1 << XENFEAT_direct_mapped
     if privileged:
-        bits |= 1 << XenFeat.XENFEAT_dom0
+        bits |= 1 << XENFEAT_dom0
     return bits
 
 

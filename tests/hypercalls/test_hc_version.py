@@ -13,6 +13,7 @@ from paravisor.hypercalls.abi import (
     XEN_FEATURE_INFO,
     XEN_PLATFORM_PARAMETERS,
     Hypercall,
+    XenFeat,
     XENVER_build_id,
     XENVER_capabilities,
     XENVER_commandline,
@@ -26,7 +27,7 @@ from paravisor.hypercalls.abi import (
     cstring,
 )
 from paravisor.hypercalls.errno import Errno
-from paravisor.hypercalls.version import EXTRAVERSION, XenFeat
+from paravisor.hypercalls.version import EXTRAVERSION
 from paravisor.isa.table import PTE_W
 
 VER = Hypercall.xen_version
