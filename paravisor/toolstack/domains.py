@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from paravisor.builder import BuildError, build_domain, load_image_file, parse_image
 from paravisor.domain import Domain, ShutdownReason
 from paravisor.sched.ctl import set_sched_credit
+from paravisor.services.blkback import Blkback, write_vbd_nodes
 from paravisor.services.xenstore.daemon import XenStoreDaemon
 from paravisor.toolstack.config import DomainConfig
 
@@ -88,6 +89,7 @@ class Toolstack:
     def __init__(self, hv, dom0: Domain, console_daemon, xenstore=None) -> None:
         self.hv, self.dom0, self.consoles = hv, dom0, console_daemon
         self.xenstore = xenstore if xenstore is not None else XenStoreDaemon(hv, dom0)
+        self.blkback = Blkback(hv, dom0, self.xenstore)
         self.guests: dict[int, Domain] = {}       # live domUs we created
         self.endings: list[Ending] = []
         self.restarts: dict[str, int] = {}
@@ -113,6 +115,9 @@ class Toolstack:
             self.consoles.connect(dom)
             self.xenstore.create_domain_home(dom)
             self.xenstore.introduce(dom)
+            for disk in cfg.disk:
+                write_vbd_nodes(self.xenstore.dom0_handle, dom.domid, disk.devid,
+                                disk.target, disk.vdev, disk.readonly)
         except Exception:
             self.hv.destroy(dom)
             raise

@@ -1,0 +1,425 @@
+"""blkback: the block split driver's backend, a dom0 service serving raw image files.
+
+Per virtual disk the toolstack writes a backend directory
+/local/domain/0/backend/vbd/<domid>/<devid>/ (params, mode, frontend, state, ...) and the
+guest's frontend directory.  The service watches backend/vbd; for each new device it
+opens the image (never creating it), publishes the disk's geometry and features and goes
+to InitWait; when the frontend says Initialised it maps the ring page (map_grant), binds
+the event channel as a service port and goes Connected.
+
+Every request is copied out of the shared ring exactly once (XSA-155), decoded into an
+immutable BlkRequest and validated (operation, segment count and bounds, sector range,
+read-only disk) before any I/O; then each segment's granted page is mapped, copied to or
+from the image, and unmapped.  Whatever the frontend puts in the ring, the answer is a
+response (BLKIF_RSP_ERROR / BLKIF_RSP_EOPNOTSUPP), never an exception; a ring whose
+indices are impossible gets the device disconnected (state Closing).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from paravisor.evtchn import EventError
+from paravisor.grants.mapping import GrantError, GrantMapping, map_grant
+from paravisor.hypercalls.abi_consts import Blkif, XenbusState
+from paravisor.hypercalls.abi_io import BLKIF_REQUEST, BLKIF_REQUEST_DISCARD, BLKIF_RESPONSE
+from paravisor.hypercalls.abi_types import U8, Array, Struct
+from paravisor.isa.table import PAGE_SIZE
+from paravisor.ring import BackRing, RingError, RingLayout, SharedRing
+from paravisor.services.xenstore.tree import XenStoreError
+
+if TYPE_CHECKING:
+    from paravisor.domain import Domain
+    from paravisor.hypervisor import Hypervisor
+    from paravisor.services.xenstore.client import XsHandle
+    from paravisor.services.xenstore.daemon import XenStoreDaemon
+
+SECTOR_SIZE = int(Blkif.BLKIF_SECTOR_SIZE)
+SECTORS_PER_PAGE = PAGE_SIZE // SECTOR_SIZE
+MAX_SEGMENTS = int(Blkif.BLKIF_MAX_SEGMENTS_PER_REQUEST)
+VDISK_READONLY = 0x4            # io/blkif.h "info" bit
+BACKEND_ROOT = "/local/domain/0/backend/vbd"
+
+# The ring entry as raw bytes: read once, then decoded as a read/write or discard request.
+_RAW_REQUEST = Struct("blkif_request_raw", [("raw", Array(U8, BLKIF_REQUEST.size))],
+                      size=BLKIF_REQUEST.size)
+BLKIF_RING = RingLayout(_RAW_REQUEST, BLKIF_RESPONSE)
+_OP = Blkif
+
+
+def backend_path(domid: int, devid: int) -> str:
+    return f"{BACKEND_ROOT}/{domid}/{devid}"
+
+
+def frontend_path(domid: int, devid: int) -> str:
+    return f"/local/domain/{domid}/device/vbd/{devid}"
+
+
+# --- requests -------------------------------------------------------------------------------
+
+class BadRequest(Exception):
+    """The request cannot be served; `status` is the BLKIF_RSP_* to answer with."""
+
+    def __init__(self, status: int, why: str) -> None:
+        super().__init__(why)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Segment:
+    gref: int
+    first_sect: int
+    last_sect: int
+
+    @property
+    def nr_sectors(self) -> int:
+        return self.last_sect - self.first_sect + 1
+
+
+@dataclass(frozen=True)
+class BlkRequest:
+    """A request as the backend copied it: nothing here can change after the copy."""
+    operation: int
+    id: int
+    handle: int
+    sector_number: int
+    nr_sectors: int
+    segments: tuple[Segment, ...] = ()
+    writes_disk: bool = False
+
+
+def decode_request(raw: bytes) -> BlkRequest:
+    """Decode the private copy of a ring entry (no validation beyond the layout)."""
+    op = raw[0]
+    if op == _OP.BLKIF_OP_DISCARD:
+        d = BLKIF_REQUEST_DISCARD.unpack(raw[:BLKIF_REQUEST_DISCARD.size])
+        return BlkRequest(op, d["id"], d["handle"], d["sector_number"], d["nr_sectors"],
+                          writes_disk=True)
+    r = BLKIF_REQUEST.unpack(raw)
+    count = min(r["nr_segments"], MAX_SEGMENTS)     # the count itself is checked later
+    segs = tuple(Segment(s["gref"], s["first_sect"], s["last_sect"])
+                 for s in r["seg"][:count])
+    writes = op in (_OP.BLKIF_OP_WRITE, _OP.BLKIF_OP_FLUSH_DISKCACHE)
+    if r["nr_segments"] > MAX_SEGMENTS:
+        segs = segs + (Segment(0, 1, 0),)            # an impossible segment: rejected
+    return BlkRequest(op, r["id"], r["handle"], r["sector_number"],
+                      sum(s.nr_sectors for s in segs), segs, writes)
+
+
+def validate_request(req: BlkRequest, disk_sectors: int, readonly: bool) -> None:
+    """Raise BadRequest unless `req` may be served on a disk of `disk_sectors` sectors."""
+    op = req.operation
+    if op not in (_OP.BLKIF_OP_READ, _OP.BLKIF_OP_WRITE, _OP.BLKIF_OP_FLUSH_DISKCACHE,
+                  _OP.BLKIF_OP_DISCARD):
+        raise BadRequest(_OP.BLKIF_RSP_EOPNOTSUPP, f"operation {op} is not supported")
+    if op in (_OP.BLKIF_OP_READ, _OP.BLKIF_OP_WRITE):
+        if not 1 <= len(req.segments) <= MAX_SEGMENTS:
+            raise BadRequest(_OP.BLKIF_RSP_ERROR, "nr_segments must be 1..11")
+    for seg in req.segments:
+        if not seg.first_sect <= seg.last_sect < SECTORS_PER_PAGE:
+            raise BadRequest(_OP.BLKIF_RSP_ERROR,
+                             f"segment sectors {seg.first_sect}..{seg.last_sect} invalid")
+    if req.writes_disk and readonly and (req.nr_sectors or op == _OP.BLKIF_OP_DISCARD):
+        raise BadRequest(_OP.BLKIF_RSP_ERROR, "the disk is read-only")
+    if req.sector_number + req.nr_sectors > disk_sectors:
+        raise BadRequest(_OP.BLKIF_RSP_ERROR, "sector range beyond the end of the disk")
+
+
+# --- the image file -------------------------------------------------------------------------
+
+class DiskImage:
+    """A raw image file opened for the backend (never created: a missing file is an
+    error for the toolstack to report)."""
+
+    def __init__(self, path: str, readonly: bool) -> None:
+        self.path, self.readonly = path, readonly
+        self.fd = os.open(path, os.O_RDONLY if readonly else os.O_RDWR)
+        self.sectors = os.fstat(self.fd).st_size // SECTOR_SIZE
+
+    def read(self, sector: int, count: int) -> bytes:
+        data = os.pread(self.fd, count * SECTOR_SIZE, sector * SECTOR_SIZE)
+        return data.ljust(count * SECTOR_SIZE, b"\0")
+
+    def write(self, sector: int, data: bytes) -> None:
+        offset = sector * SECTOR_SIZE
+        while data:     # pwrite may write less than asked
+            done = os.pwrite(self.fd, data, offset)
+            data, offset = data[done:], offset + done
+
+    def discard(self, sector: int, count: int) -> None:
+        """Zero the range (a hole where the platform can punch one cheaply is not worth
+        the portability cost; reading back zeros is what the frontend may rely on)."""
+        self.write(sector, bytes(count * SECTOR_SIZE))
+
+    def flush(self) -> None:
+        os.fsync(self.fd)
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+
+# --- one virtual block device ---------------------------------------------------------------
+
+class Vbd:
+    """The backend of one disk of one domain, from InitWait to Closed."""
+
+    def __init__(self, service: Blkback, domid: int, devid: int) -> None:
+        self.service, self.hv, self.xs = service, service.hv, service.xs
+        self.domid, self.devid = domid, devid
+        self.path = backend_path(domid, devid)
+        self.image: DiskImage | None = None
+        self.ring_page: GrantMapping | None = None
+        self.ring: BackRing | None = None
+        self.port: int | None = None
+        self.frontend = ""
+        self.token = f"blkback:{domid}:{devid}"
+
+    # xenbus state machine ---------------------------------------------------------------
+
+    def start(self) -> None:
+        """Open the image, publish geometry and features, go to InitWait."""
+        try:
+            params = self.xs.read_str(f"{self.path}/params")
+            readonly = self.xs.read_str(f"{self.path}/mode") == "r"
+            self.frontend = self.xs.read_str(f"{self.path}/frontend")
+            self.image = DiskImage(params, readonly)
+        except (XenStoreError, OSError, ValueError) as err:
+            self.fail(f"cannot open the disk: {err}")
+            return
+        for key, value in (("sectors", self.image.sectors),
+                           ("info", VDISK_READONLY if readonly else 0),
+                           ("sector-size", SECTOR_SIZE), ("feature-flush-cache", 1),
+                           ("feature-discard", 1), ("discard-granularity", SECTOR_SIZE)):
+            self.xs.write(f"{self.path}/{key}", value)
+        self.set_state(XenbusState.XenbusStateInitWait)
+        self.xs.watch(f"{self.frontend}/state", self.token, self.on_frontend)
+
+    def fail(self, why: str) -> None:
+        """What the hotplug script does when a device cannot be set up."""
+        self.hv.log(f"blkback {self.domid}/{self.devid}: {why}")
+        try:
+            self.xs.write(f"{self.path}/hotplug-error", why)
+            self.xs.write(f"{self.path}/hotplug-status", "error")
+            self.set_state(XenbusState.XenbusStateClosed)
+        except XenStoreError:
+            pass        # the directory went away meanwhile: nobody left to tell
+
+    def set_state(self, state: XenbusState) -> None:
+        self.xs.write(f"{self.path}/state", int(state))
+
+    def state(self) -> int:
+        return _read_int(self.xs, f"{self.path}/state")
+
+    def on_frontend(self, _path: str, _token: str) -> None:
+        state = _read_int(self.xs, f"{self.frontend}/state")
+        if state == XenbusState.XenbusStateInitialised and self.ring is None:
+            self.connect()
+        elif state == XenbusState.XenbusStateClosing:
+            self.disconnect()
+            self.set_state(XenbusState.XenbusStateClosing)
+        elif state == XenbusState.XenbusStateClosed:
+            self.disconnect()
+            self.set_state(XenbusState.XenbusStateClosed)
+
+    def connect(self) -> None:
+        """Map the ring named by ring-ref, bind event-channel, go Connected."""
+        ring_ref = _read_int(self.xs, f"{self.frontend}/ring-ref")
+        evtchn = _read_int(self.xs, f"{self.frontend}/event-channel")
+        dom0 = self.service.dom0
+        try:
+            self.ring_page = map_grant(self.hv, dom0, self.domid, ring_ref)
+            self.port = self.hv.events.bind_interdomain(dom0, self.domid, evtchn,
+                                                        service=self.on_event)
+        except (GrantError, EventError) as err:
+            self.disconnect()
+            self.fail(f"cannot connect the ring: {err}")
+            return
+        self.ring = BackRing(SharedRing(self.ring_page, BLKIF_RING))
+        self.set_state(XenbusState.XenbusStateConnected)
+
+    def disconnect(self) -> None:
+        """Unmap the ring, close the port (idempotent)."""
+        if self.port is not None:
+            try:
+                self.hv.events.close(self.service.dom0, self.port)
+            except EventError:
+                pass    # already closed with the domain
+            self.port = None
+        if self.ring_page is not None:
+            self.ring_page.unmap()
+            self.ring_page = None
+        self.ring = None
+
+    def close(self) -> None:
+        """The device is gone: drop everything, including the image and the watch."""
+        self.disconnect()
+        try:
+            self.xs.unwatch(f"{self.frontend}/state", self.token)
+        except XenStoreError:
+            pass        # never watched (start failed)
+        if self.image is not None:
+            self.image.close()
+            self.image = None
+
+    # the ring ---------------------------------------------------------------------------
+
+    def on_event(self, _port: int) -> None:
+        """Serve every request on the ring, then re-arm (final check) and notify."""
+        try:
+            while self.ring is not None:
+                while self.ring is not None and self.ring.unconsumed_requests():
+                    raw = self.ring.copy_request()["raw"]
+                    self.ring.put_response(self.serve(bytes(raw)))
+                if self.ring is None:
+                    return
+                if self.ring.push_responses() and self.port is not None:
+                    self.hv.events.send(self.service.dom0, self.port)
+                if not self.ring.final_check_for_requests():
+                    return
+        except (RingError, GrantError) as err:
+            self.hv.log(f"blkback {self.domid}/{self.devid}: frontend broke the ring: {err}")
+            self.disconnect()
+            self.set_state(XenbusState.XenbusStateClosing)
+
+    def serve(self, raw: bytes) -> dict:
+        """The response to one request (its private copy `raw`)."""
+        req = decode_request(raw)
+        try:
+            assert self.image is not None
+            validate_request(req, self.image.sectors, self.image.readonly)
+            self.do_io(req)
+            status = _OP.BLKIF_RSP_OKAY
+        except BadRequest as bad:
+            status = bad.status
+        except (GrantError, OSError) as err:
+            self.hv.log(f"blkback {self.domid}/{self.devid}: request {req.id:#x}: {err}")
+            status = _OP.BLKIF_RSP_ERROR
+        return {"id": req.id, "operation": req.operation, "status": int(status)}
+
+    def do_io(self, req: BlkRequest) -> None:
+        image = self.image
+        assert image is not None
+        if req.operation == _OP.BLKIF_OP_DISCARD:
+            image.discard(req.sector_number, req.nr_sectors)
+            return
+        pages = self.map_segments(req)
+        try:
+            if req.operation == _OP.BLKIF_OP_READ:
+                data = image.read(req.sector_number, req.nr_sectors)
+                for seg, page in zip(req.segments, pages, strict=True):
+                    n = seg.nr_sectors * SECTOR_SIZE
+                    page.write(seg.first_sect * SECTOR_SIZE, data[:n])
+                    data = data[n:]
+            else:
+                data = b"".join(page.read(seg.first_sect * SECTOR_SIZE,
+                                          seg.nr_sectors * SECTOR_SIZE)
+                                for seg, page in zip(req.segments, pages, strict=True))
+                image.write(req.sector_number, data)
+        finally:
+            for page in pages:
+                page.unmap()
+        if req.operation == _OP.BLKIF_OP_FLUSH_DISKCACHE:
+            image.flush()       # before the response: an acknowledged flush is on disk
+
+    def map_segments(self, req: BlkRequest) -> list[GrantMapping]:
+        """Map every segment's grant (writable only when reading from disk); all or none."""
+        pages: list[GrantMapping] = []
+        readonly = req.operation != _OP.BLKIF_OP_READ
+        try:
+            for seg in req.segments:
+                pages.append(map_grant(self.hv, self.service.dom0, self.domid, seg.gref,
+                                       readonly=readonly))
+        except GrantError:
+            for page in pages:
+                page.unmap()
+            raise
+        return pages
+
+
+def _read_int(xs: XsHandle, path: str) -> int:
+    """An integer node; -1 when missing or not a number (a frontend may write junk)."""
+    try:
+        return int(xs.read_str(path).strip())
+    except (XenStoreError, ValueError):
+        return -1
+
+
+# --- the service ------------------------------------------------------------------------------
+
+class Blkback:
+    """The block backend daemon: one Vbd per device directory under backend/vbd."""
+
+    def __init__(self, hv: Hypervisor, dom0: Domain, xenstore: XenStoreDaemon) -> None:
+        self.hv, self.dom0 = hv, dom0
+        self.xs = xenstore.handle()
+        self.devices: dict[tuple[int, int], Vbd] = {}
+        self.xs.mkdir(BACKEND_ROOT)
+        self.xs.watch(BACKEND_ROOT, "blkback", self.on_backend)
+        hv.listeners.append(self._domain_changed)
+
+    def on_backend(self, path: str, _token: str) -> None:
+        """A change under backend/vbd: start new devices, close removed ones."""
+        parts = path[len(BACKEND_ROOT):].strip("/").split("/")
+        if len(parts) < 2 or not parts[0].isdigit() or not parts[1].isdigit():
+            self._reap()
+            return
+        key = (int(parts[0]), int(parts[1]))
+        if not self.xs.exists(backend_path(*key)):
+            self._drop(key)
+        elif key not in self.devices and _read_int(
+                self.xs, f"{backend_path(*key)}/state") == XenbusState.XenbusStateInitialising:
+            vbd = self.devices[key] = Vbd(self, *key)
+            vbd.start()
+
+    def _reap(self) -> None:
+        for key in list(self.devices):
+            if not self.xs.exists(backend_path(*key)):
+                self._drop(key)
+
+    def _drop(self, key: tuple[int, int]) -> None:
+        vbd = self.devices.pop(key, None)
+        if vbd is not None:
+            vbd.close()
+
+    def _domain_changed(self, dom: Domain) -> None:
+        if not dom.dying:
+            return
+        for key in [k for k in self.devices if k[0] == dom.domid]:
+            self._drop(key)
+        try:
+            self.xs.rm(f"{BACKEND_ROOT}/{dom.domid}")
+        except XenStoreError:
+            pass        # no devices were ever written for it
+
+    def close(self) -> None:
+        for key in list(self.devices):
+            self._drop(key)
+
+
+def write_vbd_nodes(xs: XsHandle, domid: int, devid: int, target: str, vdev: str,
+                    readonly: bool) -> None:
+    """The toolstack's part (libxl's device_disk_add): backend and frontend directories
+    with their permissions; the backend's state is written last, as a transaction, so
+    the backend sees a complete directory."""
+    back, front = backend_path(domid, devid), frontend_path(domid, devid)
+    while True:
+        tx = xs.transaction_start()
+        xs.write(front, b"", tx)
+        xs.set_perms(front, [f"n{domid}", "r0"], tx)
+        for key, value in (("backend", back), ("backend-id", 0), ("virtual-device", devid),
+                           ("device-type", "disk"), ("vdev", vdev),
+                           ("state", int(XenbusState.XenbusStateInitialising))):
+            xs.write(f"{front}/{key}", value, tx)
+        xs.write(back, b"", tx)
+        xs.set_perms(back, ["n0", f"r{domid}"], tx)
+        for key, value in (("frontend", front), ("frontend-id", domid), ("params", target),
+                           ("mode", "r" if readonly else "w"), ("type", "file"),
+                           ("dev", vdev), ("online", 1),
+                           ("state", int(XenbusState.XenbusStateInitialising))):
+            xs.write(f"{back}/{key}", value, tx)
+        if xs.transaction_end(tx):
+            return
