@@ -26,6 +26,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--trace", metavar="FILE.json",
                    help="write the run's timeline as Chrome trace-event JSON "
                         "(see `paravisor trace summary`)")
+    p.add_argument("--realtime", action="store_true",
+                   help="one host thread per pCPU, guest code in parallel (JIT); runs are "
+                        "NOT deterministic (the default mode is)")
     p.set_defaults(func=_launch)
 
     r = subparsers.add_parser(
@@ -39,6 +42,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     r.add_argument("--max-seconds", type=float,
                    help="stop after this much virtual time (exit status 124)")
     r.add_argument("--cmdline", default="", help="the guest's command line (start_info)")
+    r.add_argument("--realtime", action="store_true",
+                   help="one host thread per pCPU, guest code in parallel (JIT); runs are "
+                        "NOT deterministic (the default mode is)")
     r.set_defaults(func=_run)
 
 
@@ -46,7 +52,7 @@ def _launch(args: argparse.Namespace) -> int:
     colour = {"auto": None, "always": True, "never": False}[args.colour]
     return launch(args.config, engine=args.engine, log_dir=args.log_dir,
                   max_seconds=args.max_seconds, colour=colour, sched=args.sched,
-                  trace=args.trace)
+                  trace=args.trace, realtime=args.realtime)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -54,4 +60,5 @@ def _run(args: argparse.Namespace) -> int:
         from paravisor.errors import UserError
         raise UserError("--memory must be at least 1 MiB")
     return run_kernel(args.kernel, memory_mib=args.memory, engine=args.engine,
-                      max_seconds=args.max_seconds, cmdline=args.cmdline)
+                      max_seconds=args.max_seconds, cmdline=args.cmdline,
+                      realtime=args.realtime)

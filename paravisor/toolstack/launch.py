@@ -63,9 +63,10 @@ def boot_dom0(hv: Hypervisor, cfg: DomainConfig | None) -> Domain:
 def launch(config_path: str, *, engine: str | None = None, stream: TextIO | None = None,
            log_dir: str | None = None, max_seconds: float | None = None,
            colour: bool | None = None, sched: str | None = None,
-           trace: str | None = None) -> int:
+           trace: str | None = None, realtime: bool = False) -> int:
     """Boot the host `config_path` describes; `sched` overrides its `sched`, `trace`
-    names a Chrome trace-event file to write the timeline to."""
+    names a Chrome trace-event file to write the timeline to; `realtime` runs each pCPU
+    on its own host thread (paravisor.realtime; not deterministic)."""
     host, warnings = load_host_config(config_path)
     for warning in warnings:
         print(warning, file=sys.stderr)
@@ -89,7 +90,7 @@ def launch(config_path: str, *, engine: str | None = None, stream: TextIO | None
         toolstack.create(cfg)
     max_ns = None if max_seconds is None else int(max_seconds * NS_PER_SECOND)
     try:
-        why = hv.run(until=lambda: not toolstack.busy(), max_ns=max_ns)
+        why = _run(hv, realtime, lambda: not toolstack.busy(), max_ns)
     except KeyboardInterrupt:
         console.hypervisor_line("interrupted: shutting every domain down")
         why = "interrupted"
@@ -126,6 +127,13 @@ def _summary(hv: Hypervisor, toolstack: Toolstack, why: str, console: ConsoleHub
     return status
 
 
+def _run(hv: Hypervisor, realtime: bool, until, max_ns: int | None) -> str:
+    if realtime:
+        from paravisor.realtime import run_realtime
+        return run_realtime(hv, until=until, max_ns=max_ns)
+    return hv.run(until=until, max_ns=max_ns)
+
+
 def _engine(name: str):
     if name == "interp":
         from paravisor.isa.interpreter import Interpreter
@@ -138,7 +146,7 @@ def _engine(name: str):
 
 def run_kernel(path: str, *, memory_mib: int = DEFAULT_RUN_MEMORY_MIB,
                engine: str = "jit", max_seconds: float | None = None,
-               stream: TextIO | None = None, cmdline: str = "") -> int:
+               stream: TextIO | None = None, cmdline: str = "", realtime: bool = False) -> int:
     """Run one guest kernel (image or source); its shutdown code is the exit status."""
     if not os.path.exists(path):
         raise UserError(f"{path}: no such file")
@@ -157,7 +165,7 @@ def run_kernel(path: str, *, memory_mib: int = DEFAULT_RUN_MEMORY_MIB,
         raise
     max_ns = None if max_seconds is None else int(max_seconds * NS_PER_SECOND)
     try:
-        why = hv.run(until=lambda: dom.is_shutdown and not hv.deferred, max_ns=max_ns)
+        why = _run(hv, realtime, lambda: dom.is_shutdown and not hv.deferred, max_ns)
     except KeyboardInterrupt:
         why = "interrupted"
     daemon.disconnect(dom)

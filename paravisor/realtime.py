@@ -1,0 +1,265 @@
+"""`--realtime`: every simulated pCPU is a host thread, running guest code in parallel.
+
+The deterministic `Loop` stays the default.  `run_realtime` reuses its pCPUs, tickles,
+housekeeping and scheduling steps, but drives each pCPU from its own host thread:
+
+    take the hypervisor lock -> housekeeping (timers, deferred services, stop check),
+    tick, schedule, work out a budget (at most REALTIME_QUANTUM_NS = 10 ms of virtual
+    time, and never past a timer, tick or slice end) -> refresh vcpu_info time, deliver
+    an upcall -> RELEASE the lock -> engine.run (JIT: native code, the GIL released)
+    -> re-take the lock -> account and handle the exit (hypercall, trap) -> repeat.
+
+Every piece of hypervisor, scheduler, event-channel and mm state is guarded by ONE lock
+(`RealtimeRunner.lock`); only `engine.run` runs outside it.  Idle pCPUs wait on a
+condition variable of that lock, notified after every locked step (a kick, tickle or
+timer may have made them busy), with a short timeout as a safety net.
+
+Time: each pCPU keeps its instruction-based clock, so a guest sees a consistent
+system_time.  `Loop.global_now` stays "the lowest clock of the busy pCPUs" (what
+`Loop._housekeeping` computes), so timers fire when the earliest pCPU passes them,
+exactly the deterministic rule; but a pCPU may run ahead of the others by however far
+the host lets it, so runs are NOT deterministic.  Whenever a thread holds the lock it
+sets `hv.now` to its own pCPU's clock before touching state.
+
+Engines: the scheduler never hands a running vCPU to a second pCPU, so no vCPU is
+entered by two threads.  A JitEngine is per domain and its code cache, watches and
+per-vCPU list are shared by that domain's vCPUs; translation calls into llvmlite (which
+is not thread-safe and releases the GIL) and invalidation mutates the shared dicts.  So:
+(1) a per-engine lock serialises `engine.run` for vCPUs of the same domain (different
+domains run in parallel), and (2) one process-wide lock serialises translation across
+engines (LLVM's global state), installed by wrapping each engine's `_translate`.
+
+Ownership: a RealtimeRunner owns its threads; the Hypervisor and Loop are borrowed and
+only touched with `lock` held.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from paravisor.domain import Vcpu, VcpuState
+from paravisor.hypercalls import dispatch
+from paravisor.hypercalls.abi import instructions_to_ns, ns_to_instructions
+from paravisor.isa.engine import ExitReason
+from paravisor.loop import Pcpu
+from paravisor.traps import BounceError, bounce_event, bounce_trap
+
+if TYPE_CHECKING:
+    from paravisor.hypervisor import Hypervisor
+    from paravisor.isa.engine import Exit
+
+# The most one unlocked run lasts: 10 ms of virtual time, credit's tick period (runs end
+# at ticks anyway).  At 1 ms the Python around each run (under the lock and the GIL)
+# costs as much as the native run and two threads are slower than one (benchmarks/
+# realtime.py); the price is a guest clock that advances in steps of up to 10 ms.
+REALTIME_QUANTUM_NS = 10_000_000
+MAX_LEAD_NS = 2 * REALTIME_QUANTUM_NS   # the furthest a pCPU runs ahead of global time
+IDLE_WAIT_S = 0.005          # an idle pCPU re-checks at least this often
+_TRANSLATE_LOCK = threading.Lock()   # llvmlite is not thread-safe: one translation at a time
+
+
+class RealtimeRunner:
+    """Runs `hv`'s vCPUs with one host thread per pCPU (see the module docstring)."""
+
+    def __init__(self, hv: Hypervisor) -> None:
+        self.hv = hv
+        self.loop = hv.loop
+        self.lock = threading.Lock()
+        self.wake = threading.Condition(self.lock)
+        self.why: str | None = None
+        self.error: BaseException | None = None
+        self._engine_locks: dict[int, tuple[object, threading.Lock]] = {}   # id -> (engine, lock)
+        self.threads: list[threading.Thread] = []
+
+    def run(self, until: Callable[[], bool] | None, max_ns: int | None) -> str:
+        """Run until `until()` holds, nothing can run, or `max_ns` virtual ns passed; join
+        every thread before returning (also on Ctrl-C, which is re-raised)."""
+        self.threads = [threading.Thread(target=self._thread, args=(p, until, max_ns),
+                                         name=f"pcpu{p.index}", daemon=True)
+                        for p in self.loop.pcpus]
+        for thread in self.threads:
+            thread.start()
+        try:
+            for thread in self.threads:
+                while thread.is_alive():
+                    thread.join(0.05)
+        except KeyboardInterrupt:
+            self._stop("interrupted")
+            for thread in self.threads:
+                thread.join()
+            raise
+        if self.error is not None:
+            raise self.error
+        self.hv.now = self.loop.global_now
+        return self.why or "idle"
+
+    def _stop(self, why: str) -> None:
+        with self.wake:
+            if self.why is None:
+                self.why = why
+            self.wake.notify_all()
+
+    def _thread(self, pcpu: Pcpu, until: Callable[[], bool] | None, max_ns: int | None) -> None:
+        try:
+            while True:
+                with self.wake:
+                    if self.why is not None:
+                        return
+                    why = self.loop._housekeeping(until, max_ns)
+                    if why is None and not pcpu.busy:
+                        why = self._idle_wait()
+                    if why is not None:
+                        self.why = self.why or why
+                        self.wake.notify_all()
+                        return
+                    if not pcpu.busy:
+                        continue
+                    if self._ahead(pcpu, max_ns):
+                        self.wake.wait(IDLE_WAIT_S)
+                        continue
+                    self._step(pcpu, max_ns)
+                    self.wake.notify_all()
+        except BaseException as err:     # re-raised by run(); the other threads stop
+            self.error = err
+            self._stop("error")
+
+    def _ahead(self, pcpu: Pcpu, max_ns: int | None) -> bool:
+        """Whether `pcpu` must wait for the others (lock held): it is MAX_LEAD_NS ahead of
+        global time, or already at `max_ns`.  Without this a pCPU whose thread wins the
+        lock runs on (or spins at max_ns) while global time, the slowest pCPU's clock,
+        stands still: wasted host time, and timers firing ever later for it.  The slowest
+        busy pCPU defines global time, so it is never held back: no deadlock."""
+        clock = pcpu.effective_clock
+        return (clock >= self.loop.global_now + MAX_LEAD_NS
+                or (max_ns is not None and clock >= max_ns))
+
+    def _idle_wait(self) -> str | None:
+        """This pCPU has nothing to do (lock held): if no pCPU is busy, jump global time
+        to the next timer like the deterministic loop does; then wait to be notified."""
+        if not any(p.busy for p in self.loop.pcpus):
+            why = self.loop._idle(None)
+            if why is not None:
+                return why
+            return None               # global time moved: housekeeping fires the timer
+        self.wake.wait(IDLE_WAIT_S)
+        return None
+
+    def _step(self, pcpu: Pcpu, max_ns: int | None) -> None:
+        """The deterministic `Loop._advance`, with the engine run outside the lock."""
+        loop, hv = self.loop, self.hv
+        pcpu.clock = pcpu.effective_clock
+        tick = hv.sched.next_tick(pcpu.index)
+        if tick is not None and tick <= pcpu.clock:
+            hv.now = pcpu.clock
+            loop.tickle(hv.sched.tick(pcpu.index, pcpu.clock), pcpu.clock)
+        if loop._must_schedule(pcpu):
+            loop._schedule(pcpu)
+        if pcpu.current is not None:
+            self._run_quantum(pcpu, max_ns)
+
+    def _run_quantum(self, pcpu: Pcpu, max_ns: int | None) -> None:
+        """Like `Loop._run_quantum` (lock held on entry and exit)."""
+        hv = self.hv
+        vcpu = pcpu.current
+        assert vcpu is not None
+        now = start = pcpu.clock
+        limit = self._limit(pcpu, max_ns)
+        pcpu.yielded = False
+        while vcpu.runnable and not hv.deferred and not pcpu.yielded and self.why is None:
+            hv.now = now
+            deadline = hv.next_deadline()
+            stop = min(limit, deadline) if deadline is not None else limit
+            if pcpu.resched_at is not None:
+                stop = min(stop, max(pcpu.resched_at, now))
+            if stop <= now:
+                break
+            now = self._enter(pcpu, vcpu, now, stop - now)
+            if deadline is not None and deadline <= now:
+                break
+        hv.now = pcpu.clock = now
+        pcpu.busy_ns += now - start
+        if vcpu.state == VcpuState.BLOCKED and hv.tracer is not None:
+            hv.tracer.block(vcpu, now)
+
+    def _limit(self, pcpu: Pcpu, max_ns: int | None) -> int:
+        """Where this quantum must end at the latest: `Loop._stop` with REALTIME_QUANTUM_NS
+        (a longer run per lock round-trip is what lets the pCPUs overlap)."""
+        candidates = [pcpu.slice_end, pcpu.clock + REALTIME_QUANTUM_NS]
+        for when in (self.hv.sched.next_tick(pcpu.index), pcpu.resched_at, max_ns):
+            if when is not None:
+                candidates.append(when)
+        return min(candidates)
+
+    def _enter(self, pcpu: Pcpu, vcpu: Vcpu, now: int, ns: int) -> int:
+        """Enter `vcpu` once at virtual time `now`; return the time after its exit."""
+        hv = self.hv
+        try:
+            hv.now, hv.current = now, vcpu
+            hv._refresh_time(vcpu)
+            if hv.events.upcall_pending(vcpu) and not hv.events.upcall_masked(vcpu):
+                if hv.tracer is not None:
+                    hv.tracer.upcall(vcpu, now)
+                bounce_event(hv, vcpu)
+            exit = self._run_unlocked(vcpu, max(ns_to_instructions(ns), 1))
+            elapsed = instructions_to_ns(exit.retired)
+            now += elapsed
+            hv.now, hv.current = now, vcpu
+            vcpu.cpu_time_ns += elapsed
+            vcpu.instructions += exit.retired
+            hv.loop.yielded = False
+            self._handle(vcpu, exit)
+            pcpu.yielded = pcpu.yielded or hv.loop.yielded
+        except BounceError as err:
+            hv.crash(vcpu.domain, str(err), vcpu)
+        except Exception as err:   # a hypervisor bug must not take the host down
+            if hv.strict:
+                raise
+            hv.crash(vcpu.domain, f"internal hypervisor error: {err!r}", vcpu)
+        finally:
+            hv.current = None
+        return now
+
+    def _handle(self, vcpu: Vcpu, exit: Exit) -> None:
+        if exit.reason == ExitReason.HYPERCALL:
+            dispatch.hypercall(self.hv, vcpu)
+        elif exit.reason == ExitReason.TRAP:
+            bounce_trap(self.hv, vcpu, exit.trap)
+        elif exit.reason == ExitReason.HALT:
+            raise BounceError("halt executed outside ring 0")
+
+    def _run_unlocked(self, vcpu: Vcpu, budget: int) -> Exit:
+        """engine.run with the hypervisor lock released (and the engine's own lock held)."""
+        engine = vcpu.domain.engine
+        engine_lock = self._engine_lock(engine)
+        self.lock.release()
+        try:
+            with engine_lock:
+                return engine.run(vcpu.cpu, budget)
+        finally:
+            self.lock.acquire()
+
+    def _engine_lock(self, engine: object) -> threading.Lock:
+        """The lock serialising `engine` (lock held); guards its translation on first use."""
+        entry = self._engine_locks.get(id(engine))
+        if entry is not None:
+            return entry[1]
+        lock = threading.Lock()
+        self._engine_locks[id(engine)] = (engine, lock)   # the reference keeps id() unique
+        translate = getattr(engine, "_translate", None)
+        if translate is not None:
+            def locked(*args, _translate=translate):
+                with _TRANSLATE_LOCK:
+                    return _translate(*args)
+            engine._translate = locked   # type: ignore[attr-defined]
+        return lock
+
+
+def run_realtime(hv: Hypervisor, *, until: Callable[[], bool] | None = None,
+                 max_ns: int | None = None) -> str:
+    """`Hypervisor.run`, but one host thread per pCPU (non-deterministic; see module)."""
+    try:
+        return RealtimeRunner(hv).run(until, max_ns)
+    finally:
+        hv.loop.finish()
