@@ -26,8 +26,8 @@ entered by two threads.  A JitEngine is per domain and its code cache, watches a
 per-vCPU list are shared by that domain's vCPUs; translation calls into llvmlite (which
 is not thread-safe and releases the GIL) and invalidation mutates the shared dicts.  So:
 (1) a per-engine lock serialises `engine.run` for vCPUs of the same domain (different
-domains run in parallel), and (2) one process-wide lock serialises translation across
-engines (LLVM's global state), installed by wrapping each engine's `_translate`.
+domains run in parallel), and (2) translation across engines is serialised by the JIT's
+own process-wide paravisor.jit.engine.TRANSLATE_LOCK (LLVM's global state).
 
 Ownership: a RealtimeRunner owns its threads; the Hypervisor and Loop are borrowed and
 only touched with `lock` held.
@@ -57,7 +57,6 @@ if TYPE_CHECKING:
 REALTIME_QUANTUM_NS = 10_000_000
 MAX_LEAD_NS = 2 * REALTIME_QUANTUM_NS   # the furthest a pCPU runs ahead of global time
 IDLE_WAIT_S = 0.005          # an idle pCPU re-checks at least this often
-_TRANSLATE_LOCK = threading.Lock()   # llvmlite is not thread-safe: one translation at a time
 
 
 class RealtimeRunner:
@@ -241,18 +240,12 @@ class RealtimeRunner:
             self.lock.acquire()
 
     def _engine_lock(self, engine: object) -> threading.Lock:
-        """The lock serialising `engine` (lock held); guards its translation on first use."""
+        """The lock serialising `engine` (called with the hypervisor lock held)."""
         entry = self._engine_locks.get(id(engine))
         if entry is not None:
             return entry[1]
         lock = threading.Lock()
         self._engine_locks[id(engine)] = (engine, lock)   # the reference keeps id() unique
-        translate = getattr(engine, "_translate", None)
-        if translate is not None:
-            def locked(*args, _translate=translate):
-                with _TRANSLATE_LOCK:
-                    return _translate(*args)
-            engine._translate = locked   # type: ignore[attr-defined]
         return lock
 
 

@@ -34,6 +34,7 @@ touches native state only while none runs.
 from __future__ import annotations
 
 import ctypes
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -61,6 +62,7 @@ M = WORD_MASK
 # every write would cost far more than interpreting it.
 MAX_REWRITES = 4
 _TRAP_EXITS = {EXIT_SYSCALL: Vector.SYSCALL, EXIT_BREAK: Vector.BREAKPOINT}
+TRANSLATE_LOCK = threading.Lock()   # llvmlite is not thread-safe: one translation at a time
 NativeEntry = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p)   # releases the GIL
 
 
@@ -285,7 +287,13 @@ class JitEngine:
     # --- translation and coherence --------------------------------------------------------------
 
     def _translate(self, hot: tuple[int, int]) -> None:
-        """Compile the region at `hot` and up to batch_regions - 1 warm ones, in one module."""
+        """Compile the region at `hot` and up to batch_regions - 1 warm ones, in one module.
+        One translation at a time in the whole process: llvmlite is not thread-safe and
+        releases the GIL (this matters only to --realtime's threads)."""
+        with TRANSLATE_LOCK:
+            self._translate_locked(hot)
+
+    def _translate_locked(self, hot: tuple[int, int]) -> None:
         started = time.perf_counter()
         self._warm.discard(hot)
         keys = [hot] + sorted(self._warm, key=lambda k: -self._counts.get(k, 0))
