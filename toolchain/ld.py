@@ -8,6 +8,9 @@ page-aligned PT_LOAD segment, starting at `base`:
     rodata  read-only sections (.rodata first, notes last)  R
     data    writable sections (.data first, NOBITS last)  R W
 
+Library objects (`libraries=`) have archive semantics, as the members of a `.a`: one is
+linked, after the other objects, only if it defines a global symbol still undefined.
+
 The .note.* sections also get a PT_NOTE segment (inside the rodata PT_LOAD, so the
 loader sees them in memory too).  Non-allocated sections are kept, at address 0, but
 not loaded.  The image keeps a symbol table (every named symbol, with its final
@@ -88,15 +91,21 @@ class OutputSection:
 
 
 def link(objects: list[tuple[str, bytes]], base: int = DEFAULT_BASE,
-         entry: str = DEFAULT_ENTRY) -> bytes:
+         entry: str = DEFAULT_ENTRY, libraries: list[tuple[str, bytes]] = ()) -> bytes:
     """Link `(name, ELF object bytes)` pairs into an executable image at `base`
     (page-aligned) with entry point `entry`.  Raises ElfError for malformed objects and
-    LinkError for everything that cannot be linked."""
+    LinkError for everything that cannot be linked.
+
+    `libraries` are objects with archive semantics (as in a `.a`): one is linked, after
+    `objects`, only if it defines a global symbol that is still undefined (referenced by
+    an object already linked, or the entry point), repeating until nothing changes."""
     if base % PAGE_SIZE or not 0 <= base <= WORD_MASK:
         raise LinkError(f"base address {base:#x} is not a page-aligned 32-bit address")
     if not objects:
         raise LinkError("no input objects")
     inputs = [_read_object(name, data) for name, data in objects]
+    inputs += _pull_from_libraries(inputs, [_read_object(name, data)
+                                            for name, data in libraries], entry)
     outputs = _merge_sections(inputs)
     segments = _layout(outputs, base)
     symbols = _resolve_symbols(inputs)
@@ -119,6 +128,36 @@ def _read_object(name: str, data: bytes) -> InputObject:
     if elf.type != ET_REL:
         raise LinkError(f"{name}: not a relocatable object (ET_REL); is it a linked image?")
     return InputObject(name, elf)
+
+
+def _global_names(obj: InputObject, *, defined: bool) -> set[str]:
+    """The object's named non-local symbols that it defines (or leaves undefined)."""
+    return {sym.name for sym in obj.elf.symbols
+            if sym.name and sym.type != STT_SECTION and sym.defined == defined
+            and (sym.bind != STB_LOCAL or not defined)}
+
+
+def _pull_from_libraries(inputs: list[InputObject], libraries: list[InputObject],
+                         entry: str) -> list[InputObject]:
+    """The library objects the link needs, in library order: each defines a symbol
+    undefined in `inputs` or in a library object pulled in before it."""
+    defined: set[str] = set()
+    wanted: set[str] = {entry}
+    for obj in inputs:
+        defined |= _global_names(obj, defined=True)
+        wanted |= _global_names(obj, defined=False)
+    chosen: set[int] = set()
+    changed = True
+    while changed:
+        changed = False
+        for index, lib in enumerate(libraries):
+            if index in chosen or not _global_names(lib, defined=True) & (wanted - defined):
+                continue
+            chosen.add(index)
+            defined |= _global_names(lib, defined=True)
+            wanted |= _global_names(lib, defined=False)
+            changed = True
+    return [lib for index, lib in enumerate(libraries) if index in chosen]
 
 
 def _merge_sections(inputs: list[InputObject]) -> list[OutputSection]:

@@ -55,6 +55,7 @@ class DiskSpec:
     readonly: bool = False
     format: str = "raw"
     backend: str | None = None
+    size: int | None = None   # paravisor's `size=`: create a missing image this large
 
     @property
     def access(self) -> str:
@@ -65,11 +66,16 @@ class DiskSpec:
         parts = [f"format={self.format}", f"vdev={self.vdev}", f"access={self.access}"]
         if self.backend is not None:
             parts.append(f"backend={self.backend}")
+        if self.size is not None:
+            parts.append(f"size={self.size}")
         return ", ".join(parts + [f"target={self.target}"])
 
 
 _DISK_POSITIONAL = ("target", "format", "vdev", "access")
-_DISK_NAMED = frozenset(_DISK_POSITIONAL) | {"backend", "devtype"}
+_DISK_NAMED = frozenset(_DISK_POSITIONAL) | {"backend", "devtype", "size"}
+_SIZE = re.compile(r"([0-9]+)([KMG]?)")
+_SIZE_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+_SIZE_MAX = 1 << 41   # 2 TiB: a sector count still fits blkif's 32-bit sector numbers
 # Parameters and flags xl knows that change nothing here: warned about and ignored.
 _DISK_IGNORED_NAMED = frozenset({
     "backendtype", "specification", "colo-host", "colo-port", "colo-export",
@@ -223,7 +229,23 @@ def _finish_disk(state: _DiskParse, base_dir: str) -> DiskSpec:
                               access_at)
     backend = state.values.get("backend", ("", 0))[0] or None
     return DiskSpec(target=os.path.normpath(os.path.join(base_dir, target)), vdev=vdev,
-                    devid=devid, readonly=_ACCESS[access], format=fmt, backend=backend)
+                    devid=devid, readonly=_ACCESS[access], format=fmt, backend=backend,
+                    size=_disk_size(*state.values["size"]) if "size" in state.values
+                    else None)
+
+
+def _disk_size(text: str, offset: int) -> int:
+    """`size=` (paravisor's extension): bytes, with an optional K, M or G suffix; a
+    positive multiple of the 512-byte sector, at most 2 TiB."""
+    match = _SIZE.fullmatch(text.strip().upper())
+    if match is None:
+        raise DeviceSpecError(f"disk size '{text}' is not a number with an optional K, M "
+                              f"or G suffix (e.g. size=4M)", offset)
+    size = int(match.group(1)) * _SIZE_UNITS[match.group(2)]
+    if not 0 < size <= _SIZE_MAX or size % 512:
+        raise DeviceSpecError(f"disk size '{text}' must be a positive multiple of 512 "
+                              f"bytes, at most 2048G", offset)
+    return size
 
 
 def vdev_to_devid(vdev: str) -> int:

@@ -22,6 +22,7 @@ from paravisor.sched.ctl import set_sched_credit
 from paravisor.services.blkback import Blkback, write_vbd_nodes
 from paravisor.services.xenstore.daemon import XenStoreDaemon
 from paravisor.toolstack.config import DomainConfig
+from paravisor.toolstack.devices import DiskSpec
 
 SOURCE_SUFFIXES = (".s", ".S")
 MAX_RESTARTS = 5                     # a domain that keeps crashing is not restarted forever
@@ -75,6 +76,20 @@ def apply_schedule_params(hv, dom: Domain, cfg: DomainConfig) -> None:
         hv.set_vcpu_affinity(vcpu, None if len(cpus) == nr_pcpus else cpus)
 
 
+def create_disk_image(cfg: DomainConfig, disk: DiskSpec) -> None:
+    """paravisor's `size=` disk parameter: a missing image is created, sparse and
+    zero-filled, with that size (an existing one is used as it is).  Without `size` a
+    missing image stays blkback's error.  A failure is a BuildError naming the config."""
+    if disk.size is None or os.path.exists(disk.target):
+        return
+    try:
+        with open(disk.target, "xb") as image:
+            image.truncate(disk.size)
+    except OSError as err:
+        raise BuildError(f"{cfg.path}: cannot create disk image {disk.target} "
+                         f"(size={disk.size}): {err.strerror}") from None
+
+
 @dataclass
 class Ending:
     """How a domain ended, for the summary `paravisor launch` prints."""
@@ -83,6 +98,12 @@ class Ending:
     reason: ShutdownReason | None
     text: str
     action: str
+    code: int = 0                     # the guest's exit code (sched_shutdown's extension)
+
+    @property
+    def clean(self) -> bool:
+        """Powered off with exit code 0: what a launch counts as success."""
+        return self.reason == ShutdownReason.POWEROFF and self.code == 0
 
 
 class Toolstack:
@@ -116,6 +137,7 @@ class Toolstack:
             self.xenstore.create_domain_home(dom)
             self.xenstore.introduce(dom)
             for disk in cfg.disk:
+                create_disk_image(cfg, disk)
                 write_vbd_nodes(self.xenstore.dom0_handle, dom.domid, disk.devid,
                                 disk.target, disk.vdev, disk.readonly)
         except Exception:
@@ -152,7 +174,7 @@ class Toolstack:
         action = self._action_for(dom)
         self.consoles.disconnect(dom)
         self.endings.append(Ending(dom.name, dom.domid, dom.shutdown_reason,
-                                   dom.describe_end(), action))
+                                   dom.describe_end(), action, dom.shutdown_code))
         if action == "preserve":
             del self.guests[domid]
             return

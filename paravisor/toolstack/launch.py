@@ -3,8 +3,9 @@
 launch: parse the host config (dom0.cfg), boot the hypervisor and dom0, create every
 guest it lists, show their consoles, apply on_poweroff/on_crash/..., and exit when every
 guest has ended, printing how each ended.  Exit status: 0 if every guest powered off
-cleanly, 1 if any crashed (or the run hit its time limit or deadlocked), 2 for a bad
-config or kernel.  Ctrl-C destroys every domain cleanly.
+cleanly (exit code 0), 1 if any crashed or exited with a non-zero code (or the run hit
+its time limit or deadlocked), 2 for a bad config or kernel.  Ctrl-C destroys every
+domain cleanly.
 
 run: one guest, its console on stdout untouched, the guest's shutdown code as the exit
 status (a crash gives 1 and a message on stderr).
@@ -122,7 +123,7 @@ def _summary(hv: Hypervisor, toolstack: Toolstack, why: str, console: ConsoleHub
     for ending in toolstack.endings:
         console.hypervisor_line(f"  {ending.name} (domain {ending.domid}): {ending.text}"
                                 f" -> {ending.action}")
-        if ending.reason != ShutdownReason.POWEROFF:
+        if not ending.clean:
             status = 1
     return status
 

@@ -1,7 +1,9 @@
 """From C sources to objects and images: the driver behind `paravisor cc` and
 `paravisor run prog.c`.  A program is linked as crt0.o (first: it holds _start),
 the program's objects, then the runtime library (guest_os/libc/*.c, compiled once per
-process and cached)."""
+process and cached), then, with archive semantics, the split-driver library
+(guest_os/drivers/*.c and *.s): a driver object is linked only if the program needs
+one of its symbols, so programs that use no driver do not grow."""
 
 from __future__ import annotations
 
@@ -19,6 +21,11 @@ LIBC_SOURCES = ("string.c", "stdio.c", "stdlib.c", "hypercalls.c")
 def libc_dir() -> str:
     import paravisor.guest_os as pkg
     return os.path.join(os.path.dirname(os.path.abspath(pkg.__file__)), "libc")
+
+
+def drivers_dir() -> str:
+    import paravisor.guest_os as pkg
+    return os.path.join(os.path.dirname(os.path.abspath(pkg.__file__)), "drivers")
 
 
 def compile_c(text: str, path: str, *, opt: int = 1, include_dirs: list[str] = (),
@@ -49,6 +56,18 @@ def runtime_objects(opt: int = 1) -> tuple[tuple[str, bytes], ...]:
     return tuple(objects)
 
 
+@functools.lru_cache(maxsize=4)
+def driver_objects(opt: int = 1) -> tuple[tuple[str, bytes], ...]:
+    """The split-driver library (every .c and .s in guest_os/drivers/, sorted by
+    name), compiled once per process; linked with archive semantics."""
+    folder = drivers_dir()
+    if not os.path.isdir(folder):
+        return ()
+    names = sorted(n for n in os.listdir(folder) if n.endswith((".c", ".s")))
+    return tuple((os.path.join(folder, n), compile_object(os.path.join(folder, n), opt=opt))
+                 for n in names)
+
+
 def build_program(paths: list[str], *, opt: int = 1, include_dirs: list[str] = (),
                   defines: list[tuple[str, str]] = (), base: int = DEFAULT_BASE,
                   runtime: bool = True) -> bytes:
@@ -63,4 +82,4 @@ def build_program(paths: list[str], *, opt: int = 1, include_dirs: list[str] = (
                                              defines=defines)))
     if runtime:
         objects.extend(lib)
-    return link(objects, base, "_start")
+    return link(objects, base, "_start", libraries=driver_objects(1) if runtime else ())
