@@ -144,8 +144,14 @@ _ACCESS = """\
 
 
 def _push_section() -> list[str]:
-    out = ["/* RING_NOTIFY_NEEDED: paravisor.ring's notification hold-off test. */",
-           f"#define RING_NOTIFY_NEEDED(new, old, event) {NOTIFY_NEEDED}", ""]
+    out = ["/* RING_NOTIFY_NEEDED: paravisor.ring's notification hold-off test; with",
+           "   RING_NOTIFY_ALWAYS defined, every push that published something notifies",
+           "   (benchmarks/io.py measures the difference). */",
+           "#ifdef RING_NOTIFY_ALWAYS",
+           "#define RING_NOTIFY_NEEDED(new, old, event) ((new) != (old))",
+           "#else",
+           f"#define RING_NOTIFY_NEEDED(new, old, event) {NOTIFY_NEEDED}",
+           "#endif", ""]
     for what, prod, pvt, event in (("REQUESTS", "req_prod", "req_prod_pvt", "req_event"),
                                    ("RESPONSES", "rsp_prod", "rsp_prod_pvt", "rsp_event")):
         out += _macro(f"RING_PUSH_{what}(r)",

@@ -57,6 +57,17 @@ def test_hold_off_suppresses_notifications_until_the_consumer_rearms():
     assert front.push_requests()
 
 
+def test_without_hold_off_every_push_that_publishes_notifies(monkeypatch):
+    monkeypatch.setattr("paravisor.ring.NOTIFY_HOLDOFF", False)   # benchmarks/io.py's switch
+    _, front, back = _ring()
+    front.put_request({"seq": 1})
+    assert front.push_requests()
+    assert back.copy_request()["seq"] == 1
+    front.put_request({"seq": 2})
+    assert front.push_requests()                        # held off above; notified here
+    assert not front.push_requests()                    # nothing new published: no notify
+
+
 def test_a_full_ring_refuses_more_requests():
     _, front, back = _ring()
     for i in range(LAYOUT.size):
