@@ -22,6 +22,7 @@ from paravisor.toolstack.devices import (
     DeviceSpecError,
     DiskSpec,
     VifSpec,
+    parse_bridge_spec,
     parse_disk_spec,
     parse_vif_spec,
 )
@@ -155,6 +156,7 @@ class HostConfig:
     tslice_ms: int = CSCHED_DEFAULT_TSLICE_MS
     ratelimit_us: int = SCHED_DEFAULT_RATELIMIT_US
     console_log: str | None = None
+    bridges: tuple = ()               # netback BridgeSettings (pcap, uplink), by name
 
     def to_xl(self) -> str:
         """This config in xl.cfg syntax (dom0's keys, then the host's); parsed with the
@@ -165,6 +167,8 @@ class HostConfig:
             ("ratelimit_us", self.ratelimit_us)]
         if self.console_log is not None:
             items.append(("console_log", self.console_log))
+        if self.bridges:
+            items.append(("bridges", [bridge.to_spec() for bridge in self.bridges]))
         return "".join(f"{key} = {render_value(value)}\n" for key, value in items)
 
 
@@ -403,7 +407,22 @@ def _read_host(reader: SettingsReader, dom0: DomainConfig) -> HostConfig:
         pcpus=reader.integer("pcpus", 1, 1, MAX_PCPUS),
         engine=reader.choice("engine", "jit", ENGINES),
         tslice_ms=tslice_ms, ratelimit_us=_read_ratelimit(reader, tslice_ms),
-        console_log=reader.path_setting("console_log"))
+        console_log=reader.path_setting("console_log"), bridges=_read_bridges(reader))
+
+
+def _read_bridges(reader: SettingsReader) -> tuple:
+    """`bridges`: one spec per bridge (see parse_bridge_spec); a name given twice is an
+    error."""
+    bridges: list = []
+    for item in reader.string_items("bridges"):
+        try:
+            bridge = parse_bridge_spec(str(item.data), reader.base_dir)
+        except DeviceSpecError as err:
+            raise reader.device_error(item, err) from None
+        if any(other.name == bridge.name for other in bridges):
+            raise reader.error_at(item, f"bridges: '{bridge.name}' is given twice")
+        bridges.append(bridge)
+    return tuple(bridges)
 
 
 def _read_ratelimit(reader: SettingsReader, tslice_ms: int) -> int:

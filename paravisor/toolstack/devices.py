@@ -474,3 +474,43 @@ def default_mac(domain_name: str, devid: int) -> str:
     digest = hashlib.sha256(f"{domain_name}/{devid}".encode()).digest()
     octets = XEN_OUI + (digest[0] & 0x7F, digest[1], digest[2])
     return ":".join(f"{octet:02x}" for octet in octets)
+
+
+# --- host bridges (dom0.cfg `bridges`) -------------------------------------------------
+
+_UPLINK = re.compile(r"([A-Za-z0-9.-]+):([0-9]{1,5})@([0-9]{1,5})")
+
+
+def parse_bridge_spec(spec: str, base_dir: str):
+    """One item of dom0.cfg's `bridges`: `NAME[,pcap=FILE][,uplink=HOST:PORT@LOCALPORT]`
+    -> a netback BridgeSetting (a relative pcap path is taken from `base_dir`).  Raises
+    DeviceSpecError with the offset of the offending text."""
+    from paravisor.services.netback.bridge import BridgeSetting
+    name_text, *rest = spec.split(",")
+    name = name_text.strip()
+    if not _IFNAME.fullmatch(name) or len(name) >= _IFNAMSIZ:
+        raise DeviceSpecError(f"'{name}' is not a bridge name (letters, digits, '_.-', at "
+                              f"most {_IFNAMSIZ - 1} characters)", 0)
+    fields: dict[str, object] = {}
+    pos = len(name_text) + 1
+    for raw in rest:
+        offset = pos + len(raw) - len(raw.lstrip())
+        pos += len(raw) + 1
+        key, equals, value = (part.strip() for part in raw.partition("="))
+        if key not in ("pcap", "uplink"):
+            raise DeviceSpecError(f"unknown bridge key '{key}' (pcap=FILE, "
+                                  f"uplink=HOST:PORT@LOCALPORT)", offset)
+        if not equals or not value:
+            raise DeviceSpecError(f"bridge key '{key}' needs a value ({key}=...)", offset)
+        if key in fields:
+            raise DeviceSpecError(f"bridge key '{key}' is given twice", offset)
+        if key == "pcap":
+            fields[key] = os.path.normpath(os.path.join(base_dir, value))
+            continue
+        match = _UPLINK.fullmatch(value)
+        ports = [int(match.group(2)), int(match.group(3))] if match else []
+        if match is None or not all(0 < port < 65536 for port in ports):
+            raise DeviceSpecError(f"uplink '{value}' is not HOST:PORT@LOCALPORT (ports "
+                                  f"1..65535, e.g. 127.0.0.1:5555@5556)", offset)
+        fields[key] = (match.group(1), *ports)
+    return BridgeSetting(name, **fields)

@@ -20,6 +20,7 @@ from paravisor.builder import BuildError, build_domain, load_image_file, parse_i
 from paravisor.domain import Domain, ShutdownReason
 from paravisor.sched.ctl import set_sched_credit
 from paravisor.services.blkback import Blkback, write_vbd_nodes
+from paravisor.services.netback import Netback, write_vif_nodes
 from paravisor.services.xenstore.daemon import XenStoreDaemon
 from paravisor.toolstack.config import DomainConfig
 from paravisor.toolstack.devices import DiskSpec
@@ -107,10 +108,13 @@ class Ending:
 
 
 class Toolstack:
-    def __init__(self, hv, dom0: Domain, console_daemon, xenstore=None) -> None:
+    def __init__(self, hv, dom0: Domain, console_daemon, xenstore=None,
+                 bridges: tuple = ()) -> None:
+        """`bridges`: the host config's BridgeSettings (pcap, uplink per bridge)."""
         self.hv, self.dom0, self.consoles = hv, dom0, console_daemon
         self.xenstore = xenstore if xenstore is not None else XenStoreDaemon(hv, dom0)
         self.blkback = Blkback(hv, dom0, self.xenstore)
+        self.netback = Netback(hv, dom0, self.xenstore, bridges)
         self.guests: dict[int, Domain] = {}       # live domUs we created
         self.endings: list[Ending] = []
         self.restarts: dict[str, int] = {}
@@ -136,6 +140,8 @@ class Toolstack:
             self.consoles.connect(dom)
             self.xenstore.create_domain_home(dom)
             self.xenstore.introduce(dom)
+            for vif in cfg.vif:
+                write_vif_nodes(self.xenstore.dom0_handle, dom.domid, vif)
             for disk in cfg.disk:
                 create_disk_image(cfg, disk)
                 write_vbd_nodes(self.xenstore.dom0_handle, dom.domid, disk.devid,

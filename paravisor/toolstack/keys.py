@@ -18,6 +18,7 @@ DOMAIN_KEYS = frozenset({
 # Keys of the host, only in the file given to `paravisor launch` (HostConfig).
 HOST_KEYS = frozenset({
     "guests", "sched", "pcpus", "engine", "tslice_ms", "ratelimit_us", "console_log",
+    "bridges",
 })
 
 # xl.cfg(5) keys that paravisor accepts and ignores, with a warning.  Grouped as the

@@ -86,7 +86,7 @@ def launch(config_path: str, *, engine: str | None = None, stream: TextIO | None
                     console=console, engine_factory=_engine(engine or host.engine),
                     scheduler=scheduler, tracer=tracer)
     dom0 = boot_dom0(hv, dom0_cfg)
-    toolstack = Toolstack(hv, dom0, ConsoleDaemon(hv, dom0))
+    toolstack = Toolstack(hv, dom0, ConsoleDaemon(hv, dom0), bridges=host.bridges)
     for cfg in guests:
         toolstack.create(cfg)
     max_ns = None if max_seconds is None else int(max_seconds * NS_PER_SECOND)
