@@ -80,6 +80,10 @@ class Hypervisor:
         self.strict = strict
         self.deferred: deque[tuple[Callable[[int], None], int]] = deque()
         self.listeners: list[Callable[[Domain], None]] = []   # domain state changes
+        # Host-side input sources (UDP uplinks), polled at every housekeeping step.  What
+        # they bring in depends on the host's timing: a run that uses them is not
+        # deterministic.
+        self.pollers: list[Callable[[], object]] = []
         self.current: Vcpu | None = None
         self.stopped = False
         self._domid_rover = FIRST_DOMU_ID

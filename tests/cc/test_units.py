@@ -96,3 +96,14 @@ def test_every_hypercall_but_iret_has_a_wrapper() -> None:
     text = c_wrappers.render()
     for call in Hypercall:
         assert (f"HYPERVISOR_{call.name}(" in text) == (call.name != "iret")
+
+
+def test_an_enumerator_is_a_value_in_a_conditional_expression() -> None:
+    from paravisor.toolchain.cc.testing import run_c
+    status, out = run_c("""
+        #include <stdio.h>
+        enum e { A = 3, B = 7 };
+        int main(void) { int x = -1; int y = x < 0 ? B : A; int z = x > 0 ? x : A;
+                         printf("%d %d\\n", y, z); return y + z; }
+    """)
+    assert (status, out) == (10, "7 3\n")

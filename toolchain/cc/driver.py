@@ -2,8 +2,9 @@
 `paravisor run prog.c`.  A program is linked as crt0.o (first: it holds _start),
 the program's objects, then the runtime library (guest_os/libc/*.c, compiled once per
 process and cached), then, with archive semantics, the split-driver library
-(guest_os/drivers/*.c and *.s): a driver object is linked only if the program needs
-one of its symbols, so programs that use no driver do not grow."""
+(guest_os/drivers/*.c and *.s) and the network stack (guest_os/net/*.c): an object is
+linked only if the program needs one of its symbols, so programs that use neither do not
+grow."""
 
 from __future__ import annotations
 
@@ -58,14 +59,15 @@ def runtime_objects(opt: int = 1) -> tuple[tuple[str, bytes], ...]:
 
 @functools.lru_cache(maxsize=4)
 def driver_objects(opt: int = 1) -> tuple[tuple[str, bytes], ...]:
-    """The split-driver library (every .c and .s in guest_os/drivers/, sorted by
-    name), compiled once per process; linked with archive semantics."""
-    folder = drivers_dir()
-    if not os.path.isdir(folder):
-        return ()
-    names = sorted(n for n in os.listdir(folder) if n.endswith((".c", ".s")))
-    return tuple((os.path.join(folder, n), compile_object(os.path.join(folder, n), opt=opt))
-                 for n in names)
+    """The split-driver library and the network stack (every .c and .s in
+    guest_os/drivers/, then guest_os/net/, sorted by name), compiled once per process;
+    linked with archive semantics."""
+    paths = []
+    for folder in (drivers_dir(), os.path.join(os.path.dirname(drivers_dir()), "net")):
+        if os.path.isdir(folder):
+            paths += [os.path.join(folder, n) for n in sorted(os.listdir(folder))
+                      if n.endswith((".c", ".s"))]
+    return tuple((path, compile_object(path, opt=opt)) for path in paths)
 
 
 def build_program(paths: list[str], *, opt: int = 1, include_dirs: list[str] = (),

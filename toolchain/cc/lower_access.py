@@ -18,6 +18,11 @@ class AccessLowerer:
     """Mixin for FunctionLowerer (see lower_expr.ExprLowerer for what it needs)."""
 
     def lvalue_or_none(self, node: c_ast.Node) -> LV | None:
+        """The operand as an lvalue if it designates an object, else None (a value)."""
+        if isinstance(node, c_ast.ID):
+            sym = self.tb.scope.lookup(node.name)
+            if sym is not None and sym.kind == "enum":
+                return None                    # an enumerator is a constant, not an object
         if isinstance(node, (c_ast.ID, c_ast.ArrayRef, c_ast.StructRef,
                              c_ast.CompoundLiteral)) or (
                 isinstance(node, c_ast.UnaryOp) and node.op == "*") or (

@@ -15,12 +15,12 @@ from .sources import Sources
 
 
 def system_include_dirs() -> list[str]:
-    """The freestanding libc headers, the split-driver library's headers, then the
-    generated ABI header's folder."""
+    """The freestanding libc headers, the split-driver library's headers, the network
+    stack's headers, then the generated ABI header's folder."""
     import paravisor.guest_os as pkg
     root = os.path.dirname(os.path.abspath(pkg.__file__))
     return [os.path.join(root, "libc", "include"), os.path.join(root, "drivers", "include"),
-            os.path.join(root, "include")]
+            os.path.join(root, "net", "include"), os.path.join(root, "include")]
 
 
 class _Preprocessor(Preprocessor):

@@ -37,6 +37,8 @@ class Netback:
         self.xs.mkdir(BACKEND_ROOT)
         self.xs.watch(BACKEND_ROOT, "netback", self.on_backend)
         hv.listeners.append(self._domain_changed)
+        if any(setting.uplink is not None for setting in self.switch.settings.values()):
+            hv.pollers.append(self.poll)     # frames from the peer host, as they come
 
     def on_backend(self, path: str, _token: str) -> None:
         """A change under backend/vif: start new vifs, close removed ones."""
