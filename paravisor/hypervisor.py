@@ -23,6 +23,7 @@ runs inside this loop.
 """
 from __future__ import annotations
 
+import heapq
 import sys
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -84,6 +85,9 @@ class Hypervisor:
         # they bring in depends on the host's timing: a run that uses them is not
         # deterministic.
         self.pollers: list[Callable[[], object]] = []
+        # dom0 services' timers in virtual time (call_at): a heap of (ns, seq, fn).
+        self.service_timers: list[tuple[int, int, Callable[[], None]]] = []
+        self._timer_seq = 0
         self.current: Vcpu | None = None
         self.stopped = False
         self._domid_rover = FIRST_DOMU_ID
@@ -313,10 +317,17 @@ class Hypervisor:
         for dom in list(self.domains.values()):
             yield from dom.vcpus
 
+    def call_at(self, ns: int, fn: Callable[[], None]) -> None:
+        """Run the dom0 service callback `fn` once virtual time reaches `ns` (a backend's
+        rate limit, say).  Timers due at the same time run in the order they were set."""
+        self._timer_seq += 1
+        heapq.heappush(self.service_timers, (ns, self._timer_seq, fn))
+
     def next_deadline(self) -> int | None:
-        """The earliest armed guest timer of a domain that can run (None: none).
-        Runs at every guest entry, so it looks at the timer fields before anything else."""
-        best = None
+        """The earliest armed guest timer of a domain that can run, or service timer
+        (None: none).  Runs at every guest entry, so it looks at the timer fields before
+        anything else."""
+        best = self.service_timers[0][0] if self.service_timers else None
         for dom in self.domains.values():
             for vcpu in dom.vcpus:
                 for t in (vcpu.singleshot_deadline, vcpu.periodic_next, vcpu.poll_deadline):
@@ -325,8 +336,11 @@ class Hypervisor:
         return best
 
     def _fire_timers(self) -> None:
-        """Fire every guest timer due at `self.now` (global time, between quanta)."""
+        """Fire every guest and service timer due at `self.now` (global time, between
+        quanta)."""
         now = self.now
+        while self.service_timers and self.service_timers[0][0] <= now:
+            heapq.heappop(self.service_timers)[2]()
         for dom in list(self.domains.values()):
             for vcpu in dom.vcpus:
                 single, periodic, poll = (vcpu.singleshot_deadline, vcpu.periodic_next,

@@ -35,7 +35,7 @@ from paravisor.services.xenstore.client import XsHandle
 from paravisor.services.xenstore.daemon import XenStoreDaemon
 from paravisor.testing.grant_harness import GrantWorld
 from paravisor.testing.guests import Guest
-from paravisor.toolstack.devices import VifSpec, default_mac
+from paravisor.toolstack.devices import VifRate, VifSpec, default_mac
 
 TX_BUFFERS = 20
 FIRST_REF = 8
@@ -72,20 +72,21 @@ class NetBed:
         return ref
 
     def add_nodes(self, guest: Guest, bridge: str = "xenbr0", mac: str | None = None,
-                  pcap: str | None = None) -> VifSpec:
+                  pcap: str | None = None, rate: VifRate | None = None) -> VifSpec:
         """Write the next vif's nodes for `guest` (as the toolstack does)."""
         domid = guest.dom.domid
         devid = self.next_devid.get(domid, 0)
         self.next_devid[domid] = devid + 1
         spec = VifSpec(devid=devid, mac=mac or default_mac(guest.dom.name, devid),
-                       bridge=bridge, pcap=pcap)
+                       bridge=bridge, pcap=pcap, rate=rate)
         write_vif_nodes(self.xenstore.dom0_handle, domid, spec)
         self.settle()
         return spec
 
     def vif(self, guest: Guest, bridge: str = "xenbr0", mac: str | None = None,
-            pcap: str | None = None, connect: bool = True) -> PyNetfront:
-        spec = self.add_nodes(guest, bridge, mac, pcap)
+            pcap: str | None = None, connect: bool = True,
+            rate: VifRate | None = None) -> PyNetfront:
+        spec = self.add_nodes(guest, bridge, mac, pcap, rate)
         front = PyNetfront(self, guest, spec.devid)
         if connect:
             front.connect()

@@ -23,7 +23,12 @@ several buffers with NETRXF_more_data (feature-sg), a buffer whose grant does no
 answered NETIF_RSP_ERROR.
 
 A ring with impossible indices disconnects the vif (state Closing); guest input never
-raises out of the service.  The vif's `rate` is not enforced (see docs/io.md).
+raises out of the service.
+
+Rate.  A vif with xl's `rate=` (the backend's `rate` node) sends only as many bytes per
+interval of virtual time as its TxCredit allows (credit.py): a packet the credit does not
+cover is held, unanswered, and the tx ring waits for a service timer (hv.call_at) at the
+next refill.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from paravisor.hypercalls.abi_consts import XenbusState
 from paravisor.hypercalls.abi_io import SRING_HEADER
 from paravisor.isa.table import PAGE_SIZE
 from paravisor.ring import BackRing, RingError, SharedRing
+from paravisor.services.netback.credit import TxCredit, parse_rate_node
 from paravisor.services.netback.netif import (
     NETIF_RX_RING,
     NETIF_TX_RING,
@@ -82,6 +88,9 @@ class Vif:
         self.port: int | None = None
         self.sg = False
         self.chain = TxChain()
+        self.credit: TxCredit | None = None    # xl's rate=, if set
+        self.held: TxChain | None = None       # a complete packet waiting for credit
+        self.refill_armed = False
         self.rx_queue: deque[bytes] = deque()
         self.stats = dict.fromkeys(("tx_packets", "tx_errors", "rx_packets", "rx_errors",
                                     "rx_dropped"), 0)
@@ -96,9 +105,13 @@ class Vif:
             self.bridge = self.service.switch.bridge(self.xs.read_str(f"{self.path}/bridge"))
             pcap = self.xs.read_str(f"{self.path}/pcap") \
                 if self.xs.exists(f"{self.path}/pcap") else None
+            rate = parse_rate_node(self.xs.read_str(f"{self.path}/rate")) \
+                if self.xs.exists(f"{self.path}/rate") else None
         except (XenStoreError, ValueError) as err:
             self.fail(f"incomplete vif directory: {err}")
             return
+        if rate is not None:
+            self.credit = TxCredit(*rate, now=self.hv.now)
         if pcap:
             try:
                 self.pcap = PcapWriter(pcap, lambda: self.hv.now)
@@ -175,6 +188,7 @@ class Vif:
         self.pages = []
         self.tx = self.rx = None
         self.chain = TxChain()
+        self.held = None
         self.stats["rx_dropped"] += len(self.rx_queue)
         self.rx_queue.clear()
 
@@ -211,9 +225,13 @@ class Vif:
     # TX: guest -> bridge ----------------------------------------------------------------
 
     def tx_work(self) -> None:
-        """Take every tx slot, a packet at a time; answer; re-arm with the final check."""
+        """Take every tx slot, a packet at a time; answer; re-arm with the final check.
+        Out of credit, stop with the packet held and wait for the refill."""
         while self.tx is not None:
-            while self.tx is not None and self.tx.unconsumed_requests():
+            if self.held is not None and self.may_send(self.held):
+                chain, self.held = self.held, None
+                self.transmit(chain)
+            while self.tx is not None and self.held is None and self.tx.unconsumed_requests():
                 self.chain.add(bytes(self.tx.copy_request()["raw"]))
                 if self.chain.overlong:
                     self.answer(self.chain.drain(), RSP_ERROR)
@@ -222,13 +240,38 @@ class Vif:
                         self.chain = TxChain()
                 elif self.chain.complete:
                     chain, self.chain = self.chain, TxChain()
-                    self.transmit(chain)
+                    if self.may_send(chain):
+                        self.transmit(chain)
+                    else:
+                        self.held = chain
             if self.tx is None:
                 return
             if self.tx.push_responses():
                 self.notify()
+            if self.held is not None:
+                self.wait_for_credit()
+                return
             if not self.tx.final_check_for_requests():
                 return
+
+    def may_send(self, chain: TxChain) -> bool:
+        """Whether the rate limit lets the packet go now (spending its credit)."""
+        if self.credit is None:
+            return True
+        size = next((slot.size for slot in chain.slots if not slot.extra), 0)
+        return self.credit.take(size, self.hv.now)
+
+    def wait_for_credit(self) -> None:
+        """Resume the tx ring at the next refill (one timer at a time)."""
+        if self.refill_armed or self.credit is None:
+            return
+        self.refill_armed = True
+
+        def refilled() -> None:
+            self.refill_armed = False
+            self.on_event(0)
+
+        self.hv.call_at(self.credit.next_refill, refilled)
 
     def answer(self, slots: list[TxSlot], status: int) -> None:
         assert self.tx is not None
