@@ -23,6 +23,7 @@ Ownership: single-threaded; everything here belongs to the loop.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
     from paravisor.hypervisor import Hypervisor
 
 QUANTUM_NS = 100_000        # 100 us: the most a pCPU runs ahead of the others
+PACED_STEP_NS = 1_000_000   # 1 ms: idle virtual time per wall-clock step when uplinks listen
+NS_PER_S = 1_000_000_000
 
 
 @dataclass(eq=False)
@@ -115,13 +118,19 @@ class Loop:
         return None
 
     def _idle(self, max_ns: int | None) -> str | None:
-        """Every pCPU idles: jump to the next timer, or stop."""
+        """Every pCPU idles: jump to the next timer, or stop.  A host with input from
+        outside (hv.pollers: UDP uplinks) instead lets idle time pass at the wall
+        clock's pace, in steps of PACED_STEP_NS, so a peer host has time to answer."""
         hv = self.hv
         deadline = hv.next_deadline()
         if hv.sched.holds_work():
             due = hv.sched.next_timer()
             if due is not None:
                 deadline = due if deadline is None else min(deadline, due)
+        if hv.pollers and (deadline is not None or hv._anyone_blocked()):
+            step = self.global_now + PACED_STEP_NS
+            deadline = step if deadline is None else min(deadline, step)
+            time.sleep((deadline - self.global_now) / NS_PER_S)
         if deadline is None:
             return "deadlock" if hv._anyone_blocked() else "idle"
         if max_ns is not None:
