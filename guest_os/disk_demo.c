@@ -96,7 +96,7 @@ int main(void)
     if (rc)
         return fail("connecting the disk", rc, 2);
     printf("disk-demo: %s: %u sectors of %u bytes, %s, flush %s, discard %s\n",
-           dev->nodename, dev->sectors, dev->sector_size, dev->readonly ? "ro" : "rw",
+           dev->xb.nodename, dev->sectors, dev->sector_size, dev->readonly ? "ro" : "rw",
            dev->feature_flush ? "yes" : "no", dev->feature_discard ? "yes" : "no");
     fill_pattern();
     if (dev->readonly)

@@ -258,7 +258,7 @@ int main(void)
     }
     net_init(&stack, netfront_mac(nic), opt.ip, send_frame, nic);
     printf("ping-demo: %s at %s on %s\n", ip4_ntoa(opt.ip, ip),
-           mac_format(netfront_mac(nic), mac), nic->nodename);
+           mac_format(netfront_mac(nic), mac), nic->xb.nodename);
     if (opt.peer && resolve(opt.peer) < 0) {
         printf("ping-demo: no ARP reply from %s\n", ip4_ntoa(opt.peer, ip));
         status = 4;

@@ -2,72 +2,38 @@
 #include <blkfront.h>
 #include <hypercalls.h>
 #include <pv32.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #define SECTORS_PER_PAGE (PAGE_SIZE / BLKIF_SECTOR_SIZE)
 #define MAX_REQUEST_SECTORS (BLKIF_MAX_SEGMENTS_PER_REQUEST * SECTORS_PER_PAGE)
 
 static struct blkfront devices[BLKFRONT_MAX_DEVICES];
+static long setup(void *ctx);
+static long write_keys(void *ctx, uint32_t tx);
+static long release(void *ctx);
+
+static const struct xenbus_front_ops blkfront_ops = {
+    .driver = "blkfront",
+    .type = "vbd",
+    .timeout_ms = BLKFRONT_TIMEOUT_MS,
+    .devices = devices,
+    .nr_devices = BLKFRONT_MAX_DEVICES,
+    .device_size = sizeof(struct blkfront),
+    .setup = setup,
+    .write_keys = write_keys,
+    .release = release,
+};
 
 static long backend_int(struct blkfront *dev, const char *key, long *value)
 {
-    char path[XENBUS_PATH_MAX];
-
-    if (snprintf(path, sizeof(path), "%s/%s", dev->backend, key) >= (int)sizeof(path))
-        return -E2BIG;
-    return xenbus_read_int(XBT_NIL, path, value);
+    return xenbus_front_backend_int(&dev->xb, key, value);
 }
 
-/* devid 0: the first device under device/vbd. */
-static long find_device(int devid, struct blkfront *dev)
-{
-    char names[256];
-    char path[XENBUS_PATH_MAX];
-    long rc, id;
-
-    if (devid == 0) {
-        rc = xenbus_directory(XBT_NIL, "device/vbd", names, sizeof(names));
-        if (rc <= 0)
-            return rc == 0 || rc == -ENOENT ? -ENODEV : rc;
-        devid = atoi(names);
-    }
-    dev->devid = devid;
-    snprintf(dev->nodename, sizeof(dev->nodename), "device/vbd/%d", devid);
-    snprintf(path, sizeof(path), "%s/backend", dev->nodename);
-    rc = xenbus_read(XBT_NIL, path, dev->backend, sizeof(dev->backend));
-    if (rc < 0)
-        return rc == -ENOENT ? -ENODEV : rc;
-    snprintf(path, sizeof(path), "%s/backend-id", dev->nodename);
-    rc = xenbus_read_int(XBT_NIL, path, &id);
-    if (rc < 0)
-        return rc;
-    dev->backend_id = id;
-    return 0;
-}
-
-/* Wait for the backend's InitWait and read what it published there. */
+/* What the backend published before its InitWait. */
 static long read_backend_info(struct blkfront *dev)
 {
-    char path[XENBUS_PATH_MAX];
-    char why[128];
     long rc, value;
 
-    snprintf(path, sizeof(path), "%s/state", dev->backend);
-    rc = xenbus_wait_for_state(path, XENBUS_STATE_BIT(XenbusStateInitWait) |
-                               XENBUS_STATE_BIT(XenbusStateClosing) |
-                               XENBUS_STATE_BIT(XenbusStateClosed),
-                               deadline_after_ms(BLKFRONT_TIMEOUT_MS));
-    if (rc < 0)
-        return rc;
-    if (rc != XenbusStateInitWait) {
-        snprintf(path, sizeof(path), "%s/hotplug-error", dev->backend);
-        if (xenbus_read(XBT_NIL, path, why, sizeof(why)) < 0)
-            strcpy(why, "backend closed");
-        printf("blkfront: %s: %s\n", dev->nodename, why);
-        return -ENODEV;
-    }
     if ((rc = backend_int(dev, "sectors", &value)) < 0)
         return rc;
     dev->sectors = value;
@@ -98,7 +64,7 @@ static long setup_ring(struct blkfront *dev)
         return -ENOMEM;
     SHARED_RING_INIT(sring);
     FRONT_RING_INIT(&dev->ring, sring, BLKIF_RING_SIZE);
-    ref = gnttab_grant_access(dev->backend_id, virt_to_mfn(sring), 0);
+    ref = gnttab_grant_access(dev->xb.backend_id, virt_to_mfn(sring), 0);
     if (ref < 0)
         return ref;
     dev->ring_ref = ref;
@@ -106,86 +72,38 @@ static long setup_ring(struct blkfront *dev)
         dev->data[i] = alloc_page();
         if (!dev->data[i])
             return -ENOMEM;
-        ref = gnttab_grant_access(dev->backend_id, virt_to_mfn(dev->data[i]), 0);
+        ref = gnttab_grant_access(dev->xb.backend_id, virt_to_mfn(dev->data[i]), 0);
         if (ref < 0)
             return ref;
         dev->data_ref[i] = ref;
     }
-    return evtchn_alloc_unbound(dev->backend_id, &dev->evtchn);
+    return evtchn_alloc_unbound(dev->xb.backend_id, &dev->evtchn);
 }
 
-/* ring-ref and event-channel in one transaction (retried on -EAGAIN), Initialised. */
-static long publish(struct blkfront *dev)
+/* ops->setup: the disk's geometry and features, then the ring. */
+static long setup(void *ctx)
 {
-    char path[XENBUS_PATH_MAX];
-    uint32_t tx;
-    long rc;
+    long rc = read_backend_info(ctx);
 
-    do {
-        if ((rc = xenbus_transaction_start(&tx)) < 0)
-            return rc;
-        snprintf(path, sizeof(path), "%s/ring-ref", dev->nodename);
-        rc = xenbus_printf(tx, path, "%u", dev->ring_ref);
-        if (rc == 0) {
-            snprintf(path, sizeof(path), "%s/event-channel", dev->nodename);
-            rc = xenbus_printf(tx, path, "%u", dev->evtchn);
-        }
-        if (rc < 0) {
-            xenbus_transaction_end(tx, 1);
-            return rc;
-        }
-        rc = xenbus_transaction_end(tx, 0);
-    } while (rc == -EAGAIN);
-    if (rc < 0)
-        return rc;
-    return xenbus_switch_state(dev->nodename, XenbusStateInitialised);
+    return rc < 0 ? rc : setup_ring(ctx);
 }
 
-static long connect(struct blkfront *dev)
+/* ops->write_keys: ring-ref and event-channel. */
+static long write_keys(void *ctx, uint32_t tx)
 {
-    char path[XENBUS_PATH_MAX];
-    long rc;
+    struct blkfront *dev = ctx;
+    long rc = xenbus_front_write(&dev->xb, tx, "ring-ref", dev->ring_ref);
 
-    snprintf(path, sizeof(path), "%s/state", dev->backend);
-    rc = xenbus_wait_for_state(path, XENBUS_STATE_BIT(XenbusStateConnected) |
-                               XENBUS_STATE_BIT(XenbusStateClosing) |
-                               XENBUS_STATE_BIT(XenbusStateClosed),
-                               deadline_after_ms(BLKFRONT_TIMEOUT_MS));
-    if (rc < 0)
-        return rc;
-    if (rc != XenbusStateConnected)
-        return -ENODEV;
-    dev->connected = 1;
-    return xenbus_switch_state(dev->nodename, XenbusStateConnected);
+    if (rc == 0)
+        rc = xenbus_front_write(&dev->xb, tx, "event-channel", dev->evtchn);
+    return rc;
 }
 
 long blkfront_init(int devid, struct blkfront **out)
 {
-    struct blkfront *dev = NULL;
-    long rc;
-    int i;
-
-    for (i = 0; i < BLKFRONT_MAX_DEVICES && !dev; i++)
-        if (!devices[i].nodename[0])
-            dev = &devices[i];
-    if (!dev)
-        return -ENOSPC;
-    memset(dev, 0, sizeof(*dev));
-    rc = find_device(devid, dev);
-    if (rc == 0)
-        rc = read_backend_info(dev);
-    if (rc == 0)
-        rc = setup_ring(dev);
-    if (rc == 0)
-        rc = publish(dev);
-    if (rc == 0)
-        rc = connect(dev);
-    if (rc < 0) {
-        blkfront_shutdown(dev);
-        return rc;
-    }
-    *out = dev;
-    return 0;
+    if (devid < 0)
+        return -ENODEV;                    /* xen-vbd-interface numbers are positive */
+    return xenbus_front_init(&blkfront_ops, devid ? devid : XENBUS_FRONT_ANY, (void **)out);
 }
 
 static long status_to_errno(int status)
@@ -249,7 +167,7 @@ static long rw_request(struct blkfront *dev, int op, uint32_t sector, uint32_t n
 
 static long check_range(struct blkfront *dev, uint32_t sector, uint32_t nr)
 {
-    if (!dev || !dev->connected)
+    if (!dev || !dev->xb.connected)
         return -ENODEV;
     if (nr > dev->sectors || sector > dev->sectors - nr)
         return -EINVAL;
@@ -341,55 +259,21 @@ long blkfront_discard(struct blkfront *dev, uint32_t sector, uint32_t nr_sectors
     return submit(dev, id, BLKIF_OP_DISCARD);
 }
 
-/* Closing -> (backend Closing or Closed) -> Closed -> (backend Closed). */
-static long close_handshake(struct blkfront *dev)
+/* ops->release: the grants of the ring and data pages, then the event channel. */
+static long release(void *ctx)
 {
-    char path[XENBUS_PATH_MAX];
-    long rc;
+    struct blkfront *dev = ctx;
+    long rc = 0;
+    int i;
 
-    snprintf(path, sizeof(path), "%s/state", dev->backend);
-    rc = xenbus_switch_state(dev->nodename, XenbusStateClosing);
-    if (rc == 0)
-        rc = xenbus_wait_for_state(path, XENBUS_STATE_BIT(XenbusStateClosing) |
-                                   XENBUS_STATE_BIT(XenbusStateClosed),
-                                   deadline_after_ms(BLKFRONT_TIMEOUT_MS));
-    if (rc >= 0)
-        rc = xenbus_switch_state(dev->nodename, XenbusStateClosed);
-    if (rc >= 0)
-        rc = xenbus_wait_for_state(path, XENBUS_STATE_BIT(XenbusStateClosed),
-                                   deadline_after_ms(BLKFRONT_TIMEOUT_MS));
-    return rc < 0 ? rc : 0;
-}
-
-/* Revoke one grant and free its page; the first error is kept in *first. */
-static void release(grant_ref_t ref, void *page, long *first)
-{
-    long rc = ref ? gnttab_end_access(ref) : 0;
-
-    if (rc < 0 && *first == 0)
-        *first = rc;
-    if (rc == 0 && page)
-        free_page(page);       /* a page still mapped by the backend is never reused */
+    xenbus_front_end_grant(dev->ring_ref, dev->ring.sring, &rc);
+    for (i = 0; i < BLKIF_MAX_SEGMENTS_PER_REQUEST; i++)
+        xenbus_front_end_grant(dev->data_ref[i], dev->data[i], &rc);
+    xenbus_front_close_port(dev->evtchn, &rc);
+    return rc;
 }
 
 long blkfront_shutdown(struct blkfront *dev)
 {
-    long rc = 0;
-    int i;
-
-    if (!dev || !dev->nodename[0])
-        return -ENODEV;
-    if (dev->backend[0])
-        rc = close_handshake(dev);
-    dev->connected = 0;
-    release(dev->ring_ref, dev->ring.sring, &rc);
-    for (i = 0; i < BLKIF_MAX_SEGMENTS_PER_REQUEST; i++)
-        release(dev->data_ref[i], dev->data[i], &rc);
-    if (dev->evtchn) {
-        long closed = evtchn_close(dev->evtchn);
-        if (closed < 0 && rc == 0)
-            rc = closed;
-    }
-    dev->nodename[0] = '\0';
-    return rc;
+    return xenbus_front_shutdown(dev ? &dev->xb : NULL);
 }

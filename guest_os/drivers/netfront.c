@@ -2,12 +2,27 @@
 #include <ether.h>
 #include <netfront.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #define NETFRONT_PAGES (NETFRONT_RX_BUFFERS + NETFRONT_TX_BUFFERS)
 
 static struct netfront devices[NETFRONT_MAX_DEVICES];
+static long setup(void *ctx);
+static long write_keys(void *ctx, uint32_t tx);
+static long release(void *ctx);
+
+static const struct xenbus_front_ops netfront_ops = {
+    .driver = "netfront",
+    .type = "vif",
+    .timeout_ms = NETFRONT_TIMEOUT_MS,
+    .devices = devices,
+    .nr_devices = NETFRONT_MAX_DEVICES,
+    .device_size = sizeof(struct netfront),
+    .setup = setup,
+    .write_keys = write_keys,
+    .release = release,
+};
+
 /* The data pages of every device: alloc_page's pool is too small for 256 rx buffers,
    and cc cannot align a C object to a page, so one spare page lets us align by hand. */
 static uint8_t page_store[(NETFRONT_MAX_DEVICES * NETFRONT_PAGES + 1) * PAGE_SIZE];
@@ -19,70 +34,10 @@ static uint8_t *device_pages(const struct netfront *dev)
     return (uint8_t *)base + (uint32_t)(dev - devices) * NETFRONT_PAGES * PAGE_SIZE;
 }
 
-static long node_path(char *path, const char *dir, const char *key)
-{
-    if (snprintf(path, XENBUS_PATH_MAX, "%s/%s", dir, key) >= XENBUS_PATH_MAX)
-        return -E2BIG;
-    return 0;
-}
-
-/* NETFRONT_FIRST: the first entry of device/vif.  Reads backend, backend-id and mac. */
-static long find_device(int devid, struct netfront *dev)
-{
-    char names[256];
-    char path[XENBUS_PATH_MAX];
-    char mac[32];
-    long rc, id;
-
-    if (devid == NETFRONT_FIRST) {
-        rc = xenbus_directory(XBT_NIL, "device/vif", names, sizeof(names));
-        if (rc <= 0)
-            return rc == 0 || rc == -ENOENT ? -ENODEV : rc;
-        devid = atoi(names);
-    }
-    dev->devid = devid;
-    snprintf(dev->nodename, sizeof(dev->nodename), "device/vif/%d", devid);
-    node_path(path, dev->nodename, "backend");
-    rc = xenbus_read(XBT_NIL, path, dev->backend, sizeof(dev->backend));
-    if (rc < 0)
-        return rc == -ENOENT ? -ENODEV : rc;
-    node_path(path, dev->nodename, "backend-id");
-    if ((rc = xenbus_read_int(XBT_NIL, path, &id)) < 0)
-        return rc;
-    dev->backend_id = id;
-    node_path(path, dev->nodename, "mac");
-    if ((rc = xenbus_read(XBT_NIL, path, mac, sizeof(mac))) < 0)
-        return rc;
-    return mac_parse(mac, dev->mac);
-}
-
-/* Wait for the backend's InitWait; it must copy into our buffers (feature-rx-copy). */
-static long wait_backend(struct netfront *dev)
-{
-    char path[XENBUS_PATH_MAX];
-    long rc, copy = 0;
-
-    node_path(path, dev->backend, "state");
-    rc = xenbus_wait_for_state(path, XENBUS_STATE_BIT(XenbusStateInitWait) |
-                               XENBUS_STATE_BIT(XenbusStateClosing) |
-                               XENBUS_STATE_BIT(XenbusStateClosed),
-                               deadline_after_ms(NETFRONT_TIMEOUT_MS));
-    if (rc < 0)
-        return rc;
-    if (rc != XenbusStateInitWait) {
-        printf("netfront: %s: backend closed\n", dev->nodename);
-        return -ENODEV;
-    }
-    node_path(path, dev->backend, "feature-rx-copy");
-    if (xenbus_read_int(XBT_NIL, path, &copy) < 0 || copy != 1)
-        return -EOPNOTSUPP;
-    return 0;
-}
-
 /* Grant a page to the backend: the ref into *ref, or -errno. */
 static long grant(struct netfront *dev, void *page, int readonly, grant_ref_t *ref)
 {
-    long rc = gnttab_grant_access(dev->backend_id, virt_to_mfn(page), readonly);
+    long rc = gnttab_grant_access(dev->xb.backend_id, virt_to_mfn(page), readonly);
 
     if (rc < 0)
         return rc;
@@ -131,95 +86,41 @@ static long setup_rings(struct netfront *dev)
     RING_PUSH_REQUESTS(&dev->rx);          /* the backend sees them when it connects */
     for (i = 0; i < NETFRONT_TX_BUFFERS; i++)
         dev->tx_page[i] = pages + (NETFRONT_RX_BUFFERS + i) * PAGE_SIZE;
-    return evtchn_alloc_unbound(dev->backend_id, &dev->evtchn);
+    return evtchn_alloc_unbound(dev->xb.backend_id, &dev->evtchn);
 }
 
-static long write_keys(struct netfront *dev, uint32_t tx)
+/* ops->setup: our MAC; the backend must copy into our buffers (feature-rx-copy). */
+static long setup(void *ctx)
 {
-    char path[XENBUS_PATH_MAX];
-    long rc;
+    struct netfront *dev = ctx;
+    char mac[32];
+    long rc, copy = 0;
 
-    node_path(path, dev->nodename, "tx-ring-ref");
-    if ((rc = xenbus_printf(tx, path, "%u", dev->tx_ring_ref)) < 0)
+    if ((rc = xenbus_front_read(&dev->xb, "mac", mac, sizeof(mac))) < 0 ||
+        (rc = mac_parse(mac, dev->mac)) < 0)
         return rc;
-    node_path(path, dev->nodename, "rx-ring-ref");
-    if ((rc = xenbus_printf(tx, path, "%u", dev->rx_ring_ref)) < 0)
-        return rc;
-    node_path(path, dev->nodename, "event-channel");
-    if ((rc = xenbus_printf(tx, path, "%u", dev->evtchn)) < 0)
-        return rc;
-    node_path(path, dev->nodename, "request-rx-copy");
-    if ((rc = xenbus_write(tx, path, "1")) < 0)
-        return rc;
-    node_path(path, dev->nodename, "feature-rx-notify");
-    return xenbus_write(tx, path, "1");
+    if (xenbus_front_backend_int(&dev->xb, "feature-rx-copy", &copy) < 0 || copy != 1)
+        return -EOPNOTSUPP;
+    return setup_rings(dev);
 }
 
-/* The ring keys in one transaction (retried on -EAGAIN), then Initialised. */
-static long publish(struct netfront *dev)
+/* ops->write_keys: the ring keys and the features we use. */
+static long write_keys(void *ctx, uint32_t tx)
 {
-    uint32_t tx;
+    struct netfront *dev = ctx;
     long rc;
 
-    do {
-        if ((rc = xenbus_transaction_start(&tx)) < 0)
-            return rc;
-        if ((rc = write_keys(dev, tx)) < 0) {
-            xenbus_transaction_end(tx, 1);
-            return rc;
-        }
-        rc = xenbus_transaction_end(tx, 0);
-    } while (rc == -EAGAIN);
-    if (rc < 0)
+    if ((rc = xenbus_front_write(&dev->xb, tx, "tx-ring-ref", dev->tx_ring_ref)) < 0 ||
+        (rc = xenbus_front_write(&dev->xb, tx, "rx-ring-ref", dev->rx_ring_ref)) < 0 ||
+        (rc = xenbus_front_write(&dev->xb, tx, "event-channel", dev->evtchn)) < 0 ||
+        (rc = xenbus_front_write(&dev->xb, tx, "request-rx-copy", 1)) < 0)
         return rc;
-    return xenbus_switch_state(dev->nodename, XenbusStateInitialised);
-}
-
-static long connect(struct netfront *dev)
-{
-    char path[XENBUS_PATH_MAX];
-    long rc;
-
-    node_path(path, dev->backend, "state");
-    rc = xenbus_wait_for_state(path, XENBUS_STATE_BIT(XenbusStateConnected) |
-                               XENBUS_STATE_BIT(XenbusStateClosing) |
-                               XENBUS_STATE_BIT(XenbusStateClosed),
-                               deadline_after_ms(NETFRONT_TIMEOUT_MS));
-    if (rc < 0)
-        return rc;
-    if (rc != XenbusStateConnected)
-        return -ENODEV;
-    dev->connected = 1;
-    return xenbus_switch_state(dev->nodename, XenbusStateConnected);
+    return xenbus_front_write(&dev->xb, tx, "feature-rx-notify", 1);
 }
 
 long netfront_init(int devid, struct netfront **out)
 {
-    struct netfront *dev = NULL;
-    long rc;
-    int i;
-
-    for (i = 0; i < NETFRONT_MAX_DEVICES && !dev; i++)
-        if (!devices[i].nodename[0])
-            dev = &devices[i];
-    if (!dev)
-        return -ENOSPC;
-    memset(dev, 0, sizeof(*dev));
-    rc = find_device(devid, dev);
-    if (rc == 0)
-        rc = wait_backend(dev);
-    if (rc == 0)
-        rc = setup_rings(dev);
-    if (rc == 0)
-        rc = publish(dev);
-    if (rc == 0)
-        rc = connect(dev);
-    if (rc < 0) {
-        netfront_shutdown(dev);
-        return rc;
-    }
-    *out = dev;
-    return 0;
+    return xenbus_front_init(&netfront_ops, devid, (void **)out);
 }
 
 /* Take every tx response, then revoke the grant of every answered frame and free its
@@ -279,7 +180,7 @@ long netfront_send(struct netfront *dev, const void *frame, unsigned int len)
     int notify;
     long id, rc;
 
-    if (!dev || !dev->connected)
+    if (!dev || !dev->xb.connected)
         return -ENODEV;
     if (len < NETFRONT_MIN_FRAME || len > PAGE_SIZE)
         return -EMSGSIZE;
@@ -347,7 +248,7 @@ long netfront_receive(struct netfront *dev, void *buf, unsigned int cap, stime_t
     long rc;
     int more;
 
-    if (!dev || !dev->connected)
+    if (!dev || !dev->xb.connected)
         return -ENODEV;
     for (;;) {
         reap_tx(dev);
@@ -370,37 +271,6 @@ const uint8_t *netfront_mac(const struct netfront *dev)
     return dev ? dev->mac : NULL;
 }
 
-/* Closing -> (backend Closing or Closed) -> Closed -> (backend Closed). */
-static long close_handshake(struct netfront *dev)
-{
-    char path[XENBUS_PATH_MAX];
-    long rc;
-
-    node_path(path, dev->backend, "state");
-    rc = xenbus_switch_state(dev->nodename, XenbusStateClosing);
-    if (rc == 0)
-        rc = xenbus_wait_for_state(path, XENBUS_STATE_BIT(XenbusStateClosing) |
-                                   XENBUS_STATE_BIT(XenbusStateClosed),
-                                   deadline_after_ms(NETFRONT_TIMEOUT_MS));
-    if (rc >= 0)
-        rc = xenbus_switch_state(dev->nodename, XenbusStateClosed);
-    if (rc >= 0)
-        rc = xenbus_wait_for_state(path, XENBUS_STATE_BIT(XenbusStateClosed),
-                                   deadline_after_ms(NETFRONT_TIMEOUT_MS));
-    return rc < 0 ? rc : 0;
-}
-
-/* Revoke a grant (0: none): 1 if the page is ours again; the first error is kept in
-   *first. */
-static int revoke(grant_ref_t ref, long *first)
-{
-    long rc = ref ? gnttab_end_access(ref) : 0;
-
-    if (rc < 0 && *first == 0)
-        *first = rc;
-    return rc == 0;
-}
-
 /* Wait until the backend has answered every frame in flight, or the deadline. */
 static void drain_tx(struct netfront *dev)
 {
@@ -411,32 +281,26 @@ static void drain_tx(struct netfront *dev)
         reap_tx(dev);
 }
 
-long netfront_shutdown(struct netfront *dev)
+/* ops->release: every buffer's and ring's grant, then the event channel. */
+static long release(void *ctx)
 {
+    struct netfront *dev = ctx;
     long rc = 0;
     unsigned int i;
 
-    if (!dev || !dev->nodename[0])
-        return -ENODEV;
-    if (dev->connected)
-        drain_tx(dev);
-    if (dev->backend[0])
-        rc = close_handshake(dev);
-    dev->connected = 0;
     for (i = 0; i < NETFRONT_TX_BUFFERS; i++)
-        revoke(dev->tx_ref[i], &rc);
+        xenbus_front_end_grant(dev->tx_ref[i], NULL, &rc);
     for (i = 0; i < NETFRONT_RX_BUFFERS; i++)
-        revoke(dev->rx_ref[i], &rc);
-    /* a ring page the backend still maps is never reused */
-    if (revoke(dev->tx_ring_ref, &rc))
-        free_page(dev->tx.sring);
-    if (revoke(dev->rx_ring_ref, &rc))
-        free_page(dev->rx.sring);
-    if (dev->evtchn) {
-        long closed = evtchn_close(dev->evtchn);
-        if (closed < 0 && rc == 0)
-            rc = closed;
-    }
-    dev->nodename[0] = '\0';
+        xenbus_front_end_grant(dev->rx_ref[i], NULL, &rc);
+    xenbus_front_end_grant(dev->tx_ring_ref, dev->tx.sring, &rc);
+    xenbus_front_end_grant(dev->rx_ring_ref, dev->rx.sring, &rc);
+    xenbus_front_close_port(dev->evtchn, &rc);
     return rc;
+}
+
+long netfront_shutdown(struct netfront *dev)
+{
+    if (dev && dev->xb.connected)
+        drain_tx(dev);
+    return xenbus_front_shutdown(dev ? &dev->xb : NULL);
 }

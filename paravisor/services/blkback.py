@@ -21,20 +21,17 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from paravisor.evtchn import EventError
 from paravisor.grants.mapping import GrantError, GrantMapping, map_grant
 from paravisor.hypercalls.abi_consts import Blkif, XenbusState
 from paravisor.hypercalls.abi_io import BLKIF_REQUEST, BLKIF_REQUEST_DISCARD, BLKIF_RESPONSE
 from paravisor.hypercalls.abi_types import U8, Array, Struct
 from paravisor.isa.table import PAGE_SIZE
 from paravisor.ring import BackRing, RingError, RingLayout, SharedRing
+from paravisor.services.backend import BackendDevice, BackendService, read_int
 from paravisor.services.xenstore.tree import XenStoreError
 
 if TYPE_CHECKING:
-    from paravisor.domain import Domain
-    from paravisor.hypervisor import Hypervisor
     from paravisor.services.xenstore.client import XsHandle
-    from paravisor.services.xenstore.daemon import XenStoreDaemon
 
 SECTOR_SIZE = int(Blkif.BLKIF_SECTOR_SIZE)
 SECTORS_PER_PAGE = PAGE_SIZE // SECTOR_SIZE
@@ -164,19 +161,14 @@ class DiskImage:
 
 # --- one virtual block device ---------------------------------------------------------------
 
-class Vbd:
+class Vbd(BackendDevice):
     """The backend of one disk of one domain, from InitWait to Closed."""
 
     def __init__(self, service: Blkback, domid: int, devid: int) -> None:
-        self.service, self.hv, self.xs = service, service.hv, service.xs
-        self.domid, self.devid = domid, devid
-        self.path = backend_path(domid, devid)
+        super().__init__(service, domid, devid)
         self.image: DiskImage | None = None
         self.ring_page: GrantMapping | None = None
         self.ring: BackRing | None = None
-        self.port: int | None = None
-        self.frontend = ""
-        self.token = f"blkback:{domid}:{devid}"
 
     # xenbus state machine ---------------------------------------------------------------
 
@@ -190,77 +182,35 @@ class Vbd:
         except (XenStoreError, OSError, ValueError) as err:
             self.fail(f"cannot open the disk: {err}")
             return
-        for key, value in (("sectors", self.image.sectors),
-                           ("info", VDISK_READONLY if readonly else 0),
-                           ("sector-size", SECTOR_SIZE), ("feature-flush-cache", 1),
-                           ("feature-discard", 1), ("discard-granularity", SECTOR_SIZE)):
-            self.xs.write(f"{self.path}/{key}", value)
-        self.set_state(XenbusState.XenbusStateInitWait)
-        self.xs.watch(f"{self.frontend}/state", self.token, self.on_frontend)
+        self.wait_for_frontend((
+            ("sectors", self.image.sectors), ("info", VDISK_READONLY if readonly else 0),
+            ("sector-size", SECTOR_SIZE), ("feature-flush-cache", 1),
+            ("feature-discard", 1), ("discard-granularity", SECTOR_SIZE)))
 
-    def fail(self, why: str) -> None:
-        """What the hotplug script does when a device cannot be set up."""
-        self.hv.log(f"blkback {self.domid}/{self.devid}: {why}")
-        try:
-            self.xs.write(f"{self.path}/hotplug-error", why)
-            self.xs.write(f"{self.path}/hotplug-status", "error")
-            self.set_state(XenbusState.XenbusStateClosed)
-        except XenStoreError:
-            pass        # the directory went away meanwhile: nobody left to tell
-
-    def set_state(self, state: XenbusState) -> None:
-        self.xs.write(f"{self.path}/state", int(state))
-
-    def state(self) -> int:
-        return _read_int(self.xs, f"{self.path}/state")
-
-    def on_frontend(self, _path: str, _token: str) -> None:
-        state = _read_int(self.xs, f"{self.frontend}/state")
-        if state == XenbusState.XenbusStateInitialised and self.ring is None:
-            self.connect()
-        elif state == XenbusState.XenbusStateClosing:
-            self.disconnect()
-            self.set_state(XenbusState.XenbusStateClosing)
-        elif state == XenbusState.XenbusStateClosed:
-            self.disconnect()
-            self.set_state(XenbusState.XenbusStateClosed)
+    def connected(self) -> bool:
+        return self.ring is not None
 
     def connect(self) -> None:
         """Map the ring named by ring-ref, bind event-channel, go Connected."""
-        ring_ref = _read_int(self.xs, f"{self.frontend}/ring-ref")
-        evtchn = _read_int(self.xs, f"{self.frontend}/event-channel")
-        dom0 = self.service.dom0
-        try:
-            self.ring_page = map_grant(self.hv, dom0, self.domid, ring_ref)
-            self.port = self.hv.events.bind_interdomain(dom0, self.domid, evtchn,
-                                                        service=self.on_event)
-        except (GrantError, EventError) as err:
-            self.disconnect()
-            self.fail(f"cannot connect the ring: {err}")
+        ring_ref = read_int(self.xs, f"{self.frontend}/ring-ref")
+        evtchn = read_int(self.xs, f"{self.frontend}/event-channel")
+        pages = self.attach([ring_ref], evtchn, "the ring")
+        if pages is None:
             return
+        self.ring_page = pages[0]
         self.ring = BackRing(SharedRing(self.ring_page, BLKIF_RING))
         self.set_state(XenbusState.XenbusStateConnected)
 
     def disconnect(self) -> None:
         """Unmap the ring, close the port (idempotent)."""
-        if self.port is not None:
-            try:
-                self.hv.events.close(self.service.dom0, self.port)
-            except EventError:
-                pass    # already closed with the domain
-            self.port = None
+        self.close_port()
         if self.ring_page is not None:
             self.ring_page.unmap()
             self.ring_page = None
         self.ring = None
 
-    def close(self) -> None:
-        """The device is gone: drop everything, including the image and the watch."""
-        self.disconnect()
-        try:
-            self.xs.unwatch(f"{self.frontend}/state", self.token)
-        except XenStoreError:
-            pass        # never watched (start failed)
+    def release(self) -> None:
+        """Close the image."""
         if self.image is not None:
             self.image.close()
             self.image = None
@@ -276,14 +226,12 @@ class Vbd:
                     self.ring.put_response(self.serve(bytes(raw)))
                 if self.ring is None:
                     return
-                if self.ring.push_responses() and self.port is not None:
-                    self.hv.events.send(self.service.dom0, self.port)
+                if self.ring.push_responses():
+                    self.notify()
                 if not self.ring.final_check_for_requests():
                     return
         except (RingError, GrantError) as err:
-            self.hv.log(f"blkback {self.domid}/{self.devid}: frontend broke the ring: {err}")
-            self.disconnect()
-            self.set_state(XenbusState.XenbusStateClosing)
+            self.broken(err)
 
     def serve(self, raw: bytes) -> dict:
         """The response to one request (its private copy `raw`)."""
@@ -296,7 +244,7 @@ class Vbd:
         except BadRequest as bad:
             status = bad.status
         except (GrantError, OSError) as err:
-            self.hv.log(f"blkback {self.domid}/{self.devid}: request {req.id:#x}: {err}")
+            self.log(f"request {req.id:#x}: {err}")
             status = _OP.BLKIF_RSP_ERROR
         return {"id": req.id, "operation": req.operation, "status": int(status)}
 
@@ -340,64 +288,12 @@ class Vbd:
         return pages
 
 
-def _read_int(xs: XsHandle, path: str) -> int:
-    """An integer node; -1 when missing or not a number (a frontend may write junk)."""
-    try:
-        return int(xs.read_str(path).strip())
-    except (XenStoreError, ValueError):
-        return -1
-
-
 # --- the service ------------------------------------------------------------------------------
 
-class Blkback:
+class Blkback(BackendService[Vbd]):
     """The block backend daemon: one Vbd per device directory under backend/vbd."""
 
-    def __init__(self, hv: Hypervisor, dom0: Domain, xenstore: XenStoreDaemon) -> None:
-        self.hv, self.dom0 = hv, dom0
-        self.xs = xenstore.handle()
-        self.devices: dict[tuple[int, int], Vbd] = {}
-        self.xs.mkdir(BACKEND_ROOT)
-        self.xs.watch(BACKEND_ROOT, "blkback", self.on_backend)
-        hv.listeners.append(self._domain_changed)
-
-    def on_backend(self, path: str, _token: str) -> None:
-        """A change under backend/vbd: start new devices, close removed ones."""
-        parts = path[len(BACKEND_ROOT):].strip("/").split("/")
-        if len(parts) < 2 or not parts[0].isdigit() or not parts[1].isdigit():
-            self._reap()
-            return
-        key = (int(parts[0]), int(parts[1]))
-        if not self.xs.exists(backend_path(*key)):
-            self._drop(key)
-        elif key not in self.devices and _read_int(
-                self.xs, f"{backend_path(*key)}/state") == XenbusState.XenbusStateInitialising:
-            vbd = self.devices[key] = Vbd(self, *key)
-            vbd.start()
-
-    def _reap(self) -> None:
-        for key in list(self.devices):
-            if not self.xs.exists(backend_path(*key)):
-                self._drop(key)
-
-    def _drop(self, key: tuple[int, int]) -> None:
-        vbd = self.devices.pop(key, None)
-        if vbd is not None:
-            vbd.close()
-
-    def _domain_changed(self, dom: Domain) -> None:
-        if not dom.dying:
-            return
-        for key in [k for k in self.devices if k[0] == dom.domid]:
-            self._drop(key)
-        try:
-            self.xs.rm(f"{BACKEND_ROOT}/{dom.domid}")
-        except XenStoreError:
-            pass        # no devices were ever written for it
-
-    def close(self) -> None:
-        for key in list(self.devices):
-            self._drop(key)
+    ROOT, NAME, DEVICE = BACKEND_ROOT, "blkback", Vbd
 
 
 def write_vbd_nodes(xs: XsHandle, domid: int, devid: int, target: str, vdev: str,

@@ -160,8 +160,8 @@ int main(void)
     unsigned int i;
 
     CHECK(blkfront_init(51728 + 16, &none) == -ENODEV);        /* xvdc: not there */
-    CHECK(blkfront_init(51712, &a) == 0 && a->devid == 51712);   /* xvda */
-    CHECK(blkfront_init(51728, &b) == 0 && b->devid == 51728);   /* xvdb */
+    CHECK(blkfront_init(51712, &a) == 0 && a->xb.devid == 51712);   /* xvda */
+    CHECK(blkfront_init(51728, &b) == 0 && b->xb.devid == 51728);   /* xvdb */
     CHECK(a->sectors == 256 && b->sectors == 512 && a != b);
     CHECK(blkfront_read(a, 250, buf, 7) == -EINVAL);
     CHECK(blkfront_read(a, 0xFFFFFFFFu, buf, 2) == -EINVAL);

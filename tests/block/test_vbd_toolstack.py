@@ -4,43 +4,16 @@ block backend it starts picks them up; a missing image closes the device with an
 import pytest
 
 from paravisor.hypercalls.abi_consts import XenbusState
-from paravisor.hypervisor import Hypervisor
-from paravisor.services.console import ConsoleDaemon
 from paravisor.services.xenstore.tree import XenStoreError
-from paravisor.testing.host import image_from
-from paravisor.toolstack.config import DomainConfig
+from paravisor.testing.toolstack import create_guest
 from paravisor.toolstack.devices import DiskSpec
-from paravisor.toolstack.domains import Toolstack
-
-SPIN = """
-    .text
-    .global _start
-_start:
-    j _start
-"""
-
-
-def _create(tmp_path, disks):
-    kernel = tmp_path / "spin.s"
-    kernel.write_text(SPIN)
-    image_from(SPIN)
-    hv = Hypervisor(12, strict=True)
-    dom0 = hv.create_domain("Domain-0", domid=0, privileged=True)
-    toolstack = Toolstack(hv, dom0, ConsoleDaemon(hv, dom0))
-    cfg = DomainConfig(name="vm", kernel=str(kernel), path=str(kernel), memory=4,
-                       maxmem=4, disk=tuple(disks))
-    dom = toolstack.create(cfg, paused=True)
-    while hv.deferred:                       # the loop would run dom0's services now
-        fn, arg = hv.deferred.popleft()
-        fn(arg)
-    return hv, toolstack, dom
 
 
 def test_vbd_nodes_and_permissions_follow_libxl(tmp_path):
     image = tmp_path / "d.img"
     image.write_bytes(bytes(64 * 1024))
     disk = DiskSpec(target=str(image), vdev="xvda", devid=51712, readonly=True)
-    _hv, toolstack, dom = _create(tmp_path, [disk])
+    _hv, toolstack, dom = create_guest(tmp_path, disk=(disk,))
     h, d = toolstack.xenstore.dom0_handle, dom.domid
     back, front = f"/local/domain/0/backend/vbd/{d}/51712", f"/local/domain/{d}/device/vbd/51712"
     assert h.get_perms(back) == ["n0", f"r{d}"]
@@ -65,7 +38,7 @@ def test_a_guest_may_write_its_frontend_but_not_the_backend(tmp_path):
     image = tmp_path / "d.img"
     image.write_bytes(bytes(4096))
     disk = DiskSpec(target=str(image), vdev="xvdb", devid=51728)
-    _hv, toolstack, dom = _create(tmp_path, [disk])
+    _hv, toolstack, dom = create_guest(tmp_path, disk=(disk,))
     guest = toolstack.xenstore.handle(dom.domid)
     guest.write(f"/local/domain/{dom.domid}/device/vbd/51728/ring-ref", "8")
     assert guest.read_str(f"/local/domain/0/backend/vbd/{dom.domid}/51728/mode") == "w"
@@ -76,7 +49,7 @@ def test_a_guest_may_write_its_frontend_but_not_the_backend(tmp_path):
 
 def test_a_missing_image_closes_the_device_with_an_error(tmp_path):
     disk = DiskSpec(target=str(tmp_path / "absent.img"), vdev="xvda", devid=51712)
-    _hv, toolstack, dom = _create(tmp_path, [disk])
+    _hv, toolstack, dom = create_guest(tmp_path, disk=(disk,))
     h = toolstack.xenstore.dom0_handle
     back = f"/local/domain/0/backend/vbd/{dom.domid}/51712"
     assert h.read_str(f"{back}/state") == str(int(XenbusState.XenbusStateClosed))
@@ -89,7 +62,7 @@ def test_destroying_the_domain_removes_its_backend(tmp_path):
     image = tmp_path / "d.img"
     image.write_bytes(bytes(4096))
     disk = DiskSpec(target=str(image), vdev="xvda", devid=51712)
-    hv, toolstack, dom = _create(tmp_path, [disk])
+    hv, toolstack, dom = create_guest(tmp_path, disk=(disk,))
     toolstack.destroy_all()
     assert not toolstack.blkback.devices
     assert not toolstack.xenstore.dom0_handle.exists(f"/local/domain/0/backend/vbd/{dom.domid}")

@@ -4,44 +4,19 @@ xenbus handshake with a Python netfront, teardown, and the host's `bridges` sett
 import pytest
 
 from paravisor.hypercalls.abi_consts import XenbusState
-from paravisor.hypervisor import Hypervisor
-from paravisor.services.console import ConsoleDaemon
 from paravisor.services.xenstore.tree import XenStoreError
-from paravisor.testing.host import image_from
 from paravisor.testing.netfront import BROADCAST, NetBed, ether_frame
-from paravisor.toolstack.config import DomainConfig, parse_host_config
+from paravisor.testing.toolstack import create_guest
+from paravisor.toolstack.config import parse_host_config
 from paravisor.toolstack.devices import VifSpec
-from paravisor.toolstack.domains import Toolstack
 from paravisor.toolstack.xlcfg import ConfigError
 
-SPIN = """
-    .text
-    .global _start
-_start:
-    j _start
-"""
 S = XenbusState
-
-
-def _create(tmp_path, vifs):
-    kernel = tmp_path / "spin.s"
-    kernel.write_text(SPIN)
-    image_from(SPIN)
-    hv = Hypervisor(12, strict=True)
-    dom0 = hv.create_domain("Domain-0", domid=0, privileged=True)
-    toolstack = Toolstack(hv, dom0, ConsoleDaemon(hv, dom0))
-    cfg = DomainConfig(name="vm", kernel=str(kernel), path=str(kernel), memory=4,
-                       maxmem=4, vif=tuple(vifs))
-    dom = toolstack.create(cfg, paused=True)
-    while hv.deferred:
-        fn, arg = hv.deferred.popleft()
-        fn(arg)
-    return hv, toolstack, dom
 
 
 def test_vif_nodes_and_permissions_follow_libxl(tmp_path):
     vif = VifSpec(devid=0, mac="00:16:3e:01:02:03", bridge="br0", ip="10.0.0.2")
-    hv, toolstack, dom = _create(tmp_path, [vif])
+    hv, toolstack, dom = create_guest(tmp_path, vif=(vif,))
     h, d = toolstack.xenstore.dom0_handle, dom.domid
     back, front = f"/local/domain/0/backend/vif/{d}/0", f"/local/domain/{d}/device/vif/0"
     assert h.get_perms(back) == ["n0", f"r{d}"]

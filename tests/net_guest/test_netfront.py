@@ -55,7 +55,7 @@ static void show_key(struct netfront *dev, const char *key)
 {
     char path[128], value[32];
 
-    snprintf(path, sizeof(path), "%s/%s", dev->nodename, key);
+    snprintf(path, sizeof(path), "%s/%s", dev->xb.nodename, key);
     if (xenbus_read(XBT_NIL, path, value, sizeof(value)) < 0)
         strcpy(value, "?");
     printf("key %s=%s\n", key, value);
@@ -125,7 +125,7 @@ int main(void)
     show_key(dev, "request-rx-copy");
     show_key(dev, "feature-rx-notify");
     show_key(dev, "state");
-    snprintf(path, sizeof(path), "%s/state", dev->backend);
+    snprintf(path, sizeof(path), "%s/state", dev->xb.backend);
     xenbus_read_int(XBT_NIL, path, &state);
     printf("backend state %ld\n", state);
     if (strcmp(__start_info->cmd_line, "role=tx") == 0)

@@ -11,7 +11,8 @@
    sectors), longer I/O is split.  Every call returns 0 or -errno: -EIO for
    BLKIF_RSP_ERROR, -EOPNOTSUPP for BLKIF_RSP_EOPNOTSUPP or a feature the backend lacks,
    -EROFS for writes and discards on a read-only disk, -EINVAL for a range outside the
-   disk, -ETIMEDOUT if the backend does not answer in BLKFRONT_TIMEOUT_MS. */
+   disk, -ETIMEDOUT if the backend does not answer in BLKFRONT_TIMEOUT_MS.  The
+   XenStore steps are xenbus_front.h's. */
 #ifndef DRIVERS_BLKFRONT_H
 #define DRIVERS_BLKFRONT_H
 
@@ -20,15 +21,15 @@
 #include <paravisor.h>
 #include <ring.h>
 #include <xenbus.h>
+#include <xenbus_front.h>
 
 #define BLKFRONT_TIMEOUT_MS 10000
 #define BLKFRONT_MAX_DEVICES 4
 
 struct blkfront {
-    int devid;                         /* xen-vbd-interface number (xvda = 51712) */
-    char nodename[64];                 /* device/vbd/<devid> (relative to our home) */
-    char backend[XENBUS_PATH_MAX];  /* the backend's directory (absolute) */
-    domid_t backend_id;
+    struct xenbus_front xb;            /* first (xenbus_front.h): device/vbd/<devid> and its
+                                          backend; xb.devid is xen-vbd-interface's
+                                          number (xvda = 51712) */
     uint32_t sectors;                  /* disk size in 512-byte sectors */
     unsigned int sector_size;
     unsigned int info;                 /* VDISK_* bits */
@@ -41,7 +42,6 @@ struct blkfront {
     void *data[BLKIF_MAX_SEGMENTS_PER_REQUEST];       /* granted bounce pages */
     grant_ref_t data_ref[BLKIF_MAX_SEGMENTS_PER_REQUEST];
     uint32_t next_id;
-    int connected;
 };
 
 /* Connect the vbd `devid` (0: the first under device/vbd): 0 and *dev, or -errno

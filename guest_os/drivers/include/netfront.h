@@ -12,7 +12,7 @@
    A frame is one Ethernet frame without FCS, 14 bytes up to a page, sent in one tx slot
    (no scatter-gather): it is copied into one of NETFRONT_TX_BUFFERS pages, granted
    read-only for that frame alone and revoked once the backend has answered.  Every
-   call returns 0 (or a length) or -errno. */
+   call returns 0 (or a length) or -errno.  The XenStore steps are xenbus_front.h's. */
 #ifndef DRIVERS_NETFRONT_H
 #define DRIVERS_NETFRONT_H
 
@@ -21,19 +21,19 @@
 #include <paravisor.h>
 #include <ring.h>
 #include <xenbus.h>
+#include <xenbus_front.h>
 
 #define NETFRONT_TIMEOUT_MS 10000          /* handshake steps and waits for a tx slot */
 #define NETFRONT_MAX_DEVICES 2
-#define NETFRONT_FIRST (-1)                /* netfront_init: the first vif (devids start at 0) */
+#define NETFRONT_FIRST XENBUS_FRONT_ANY    /* netfront_init: the first vif (devids start at 0) */
 #define NETFRONT_RX_BUFFERS NET_RX_RING_SIZE
 #define NETFRONT_TX_BUFFERS 16
 #define NETFRONT_MIN_FRAME 14              /* an Ethernet header */
 
 struct netfront {
-    int devid;                             /* the vif's index in the domain's vif list */
-    char nodename[64];                     /* device/vif/<devid> (relative to our home) */
-    char backend[XENBUS_PATH_MAX];         /* the backend's directory (absolute) */
-    domid_t backend_id;
+    struct xenbus_front xb;                /* first (xenbus_front.h): device/vif/<devid>
+                                              and its backend; xb.devid is the vif's
+                                              index in the domain's vif list */
     uint8_t mac[6];                        /* from our node's `mac` */
     netif_tx_front_ring_t tx;
     netif_rx_front_ring_t rx;
@@ -49,12 +49,12 @@ struct netfront {
     int rx_dropping;                       /* skipping the rest of a multi-slot packet */
     uint32_t tx_packets, tx_errors;        /* answered OKAY / not OKAY */
     uint32_t rx_packets, rx_dropped;       /* delivered / bad, oversized or multi-slot */
-    int connected;
 };
 
 /* Connect the vif `devid` (NETFRONT_FIRST: the first under device/vif): 0 and *dev,
-   or -errno (-ENODEV: no such vif, or the backend closed; -EOPNOTSUPP: the backend
-   cannot copy into our rx buffers; -ETIMEDOUT: it did not answer in time). */
+   or -errno (-ENODEV: no such vif, or the backend closed: its hotplug-error is
+   printed; -EOPNOTSUPP: the backend cannot copy into our rx buffers; -ETIMEDOUT: it
+   did not answer in time). */
 long netfront_init(int devid, struct netfront **dev);
 /* Queue one frame of len bytes: 0 once it is on the ring (not when the backend has
    answered), -EMSGSIZE for len outside NETFRONT_MIN_FRAME..PAGE_SIZE, -ENODEV if not

@@ -36,12 +36,12 @@ from __future__ import annotations
 from collections import deque
 from typing import TYPE_CHECKING
 
-from paravisor.evtchn import EventError
 from paravisor.grants.mapping import GrantError, GrantMapping, map_grant
 from paravisor.hypercalls.abi_consts import XenbusState
 from paravisor.hypercalls.abi_io import SRING_HEADER
 from paravisor.isa.table import PAGE_SIZE
 from paravisor.ring import BackRing, RingError, SharedRing
+from paravisor.services.backend import BackendDevice, read_int
 from paravisor.services.netback.credit import TxCredit, parse_rate_node
 from paravisor.services.netback.netif import (
     NETIF_RX_RING,
@@ -55,37 +55,35 @@ from paravisor.services.netback.netif import (
     mac_bytes,
     tx_responses,
 )
-from paravisor.services.netback.nodes import backend_path
 from paravisor.services.netback.pcap import PcapWriter
 from paravisor.services.xenstore.tree import XenStoreError
 
 if TYPE_CHECKING:
     from paravisor.services.netback.backend import Netback
     from paravisor.services.netback.bridge import Bridge
-    from paravisor.services.xenstore.client import XsHandle
 
 RX_QUEUE_MAX = 256
 _REQ_EVENT = SRING_HEADER.offset("req_event")
 _S = XenbusState
 
 
-class Vif:
+class Vif(BackendDevice):
     """The backend of one vif of one domain, from InitWait to Closed."""
 
+    # Linux's netfront goes straight to Connected; a frontend may start over.
+    CONNECT_ON = (_S.XenbusStateInitialised, _S.XenbusStateConnected)
+    REOPENS = True
+
     def __init__(self, service: Netback, domid: int, devid: int) -> None:
-        self.service, self.hv, self.xs = service, service.hv, service.xs
-        self.domid, self.devid = domid, devid
+        super().__init__(service, domid, devid)
+        self.service: Netback = service
         self.name = f"vif{domid}.{devid}"
-        self.path = backend_path(domid, devid)
-        self.token = f"netback:{domid}:{devid}"
-        self.frontend = ""
         self.mac = b""
         self.bridge: Bridge | None = None
         self.pcap: PcapWriter | None = None
         self.pages: list[GrantMapping] = []
         self.tx: BackRing | None = None
         self.rx: BackRing | None = None
-        self.port: int | None = None
         self.sg = False
         self.chain = TxChain()
         self.credit: TxCredit | None = None    # xl's rate=, if set
@@ -116,36 +114,21 @@ class Vif:
             try:
                 self.pcap = PcapWriter(pcap, lambda: self.hv.now)
             except OSError as err:
-                self.hv.log(f"netback {self.name}: cannot write pcap {pcap}: {err.strerror}")
-        for key, value in (("feature-rx-copy", 1), ("feature-rx-flip", 0), ("feature-sg", 1)):
-            self.xs.write(f"{self.path}/{key}", value)
-        self.set_state(_S.XenbusStateInitWait)
-        self.xs.watch(f"{self.frontend}/state", self.token, self.on_frontend)
+                self.log(f"cannot write pcap {pcap}: {err.strerror}")
+        self.wait_for_frontend((("feature-rx-copy", 1), ("feature-rx-flip", 0),
+                                ("feature-sg", 1)))
 
-    def fail(self, why: str) -> None:
-        """What the hotplug script does when a device cannot be set up."""
-        self.hv.log(f"netback {self.name}: {why}")
-        try:
-            self.xs.write(f"{self.path}/hotplug-error", why)
-            self.xs.write(f"{self.path}/hotplug-status", "error")
-            self.set_state(_S.XenbusStateClosed)
-        except XenStoreError:
-            pass        # the directory went away meanwhile: nobody left to tell
+    @property
+    def label(self) -> str:
+        return f"netback {self.name}"
 
-    def set_state(self, state: XenbusState) -> None:
-        self.xs.write(f"{self.path}/state", int(state))
+    def connected(self) -> bool:
+        return self.tx is not None
 
-    def on_frontend(self, _path: str, _token: str) -> None:
-        state = read_int(self.xs, f"{self.frontend}/state")
-        mine = read_int(self.xs, f"{self.path}/state")
-        if state in (_S.XenbusStateInitialised, _S.XenbusStateConnected):
-            if self.tx is None and mine == _S.XenbusStateInitWait:
-                self.connect()
-        elif state == _S.XenbusStateInitialising and mine == _S.XenbusStateClosed:
-            self.set_state(_S.XenbusStateInitWait)      # the frontend starts over
-        elif state in (_S.XenbusStateClosing, _S.XenbusStateClosed):
-            self.disconnect()
-            self.set_state(_S(state))
+    def may_connect(self) -> bool:
+        """Only from InitWait: a vif that failed stays Closed until the frontend
+        starts over."""
+        return self.tx is None and self.state() == _S.XenbusStateInitWait
 
     def connect(self) -> None:
         """Map both rings, bind the event channel, plug into the bridge, go Connected."""
@@ -157,16 +140,10 @@ class Vif:
             self.fail("the frontend did not request rx-copy (page flipping is not supported)")
             return
         self.sg = read_int(self.xs, f"{f}/feature-sg") == 1
-        dom0 = self.service.dom0
-        try:
-            for ref in (tx_ref, rx_ref):
-                self.pages.append(map_grant(self.hv, dom0, self.domid, ref))
-            self.port = self.hv.events.bind_interdomain(dom0, self.domid, evtchn,
-                                                        service=self.on_event)
-        except (GrantError, EventError) as err:
-            self.disconnect()
-            self.fail(f"cannot connect the rings: {err}")
+        pages = self.attach((tx_ref, rx_ref), evtchn, "the rings")
+        if pages is None:
             return
+        self.pages = pages
         self.tx = BackRing(SharedRing(self.pages[0], NETIF_TX_RING))
         self.rx = BackRing(SharedRing(self.pages[1], NETIF_RX_RING))
         if self.bridge is not None:
@@ -177,12 +154,7 @@ class Vif:
         """Unplug, close the port, unmap the rings, drop queued frames (idempotent)."""
         if self.bridge is not None:
             self.bridge.detach(self)
-        if self.port is not None:
-            try:
-                self.hv.events.close(self.service.dom0, self.port)
-            except EventError:
-                pass    # already closed with the domain
-            self.port = None
+        self.close_port()
         for page in self.pages:
             page.unmap()
         self.pages = []
@@ -192,20 +164,10 @@ class Vif:
         self.stats["rx_dropped"] += len(self.rx_queue)
         self.rx_queue.clear()
 
-    def close(self) -> None:
-        """The device is gone: drop everything, including the watch and the pcap."""
-        self.disconnect()
-        try:
-            self.xs.unwatch(f"{self.frontend}/state", self.token)
-        except XenStoreError:
-            pass        # never watched (start failed)
+    def release(self) -> None:
+        """Close the capture file."""
         if self.pcap is not None:
             self.pcap.close()
-
-    def broken(self, err: Exception) -> None:
-        self.hv.log(f"netback {self.name}: frontend broke the ring: {err}")
-        self.disconnect()
-        self.set_state(_S.XenbusStateClosing)
 
     # events -----------------------------------------------------------------------------
 
@@ -217,10 +179,6 @@ class Vif:
         except (RingError, GrantError) as err:
             self.broken(err)
         self.service.switch.poll()
-
-    def notify(self) -> None:
-        if self.port is not None:
-            self.hv.events.send(self.service.dom0, self.port)
 
     # TX: guest -> bridge ----------------------------------------------------------------
 
@@ -369,10 +327,3 @@ class Vif:
                                   "flags": NETRXF_MORE_DATA if i < need - 1 else 0})
         self.stats["rx_errors" if failed else "rx_packets"] += 1
 
-
-def read_int(xs: XsHandle, path: str) -> int:
-    """An integer node; -1 when missing or not a number (a frontend may write junk)."""
-    try:
-        return int(xs.read_str(path).strip())
-    except (XenStoreError, ValueError):
-        return -1
