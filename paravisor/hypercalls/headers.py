@@ -17,12 +17,12 @@ structure-offset names are upper-cased.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from paravisor.errors import UserError
+from paravisor.generated import generator_main
 from paravisor.hypercalls import abi
 from paravisor.hypercalls.abi_types import Array, Scalar, Struct, Type, Union
 
@@ -268,34 +268,9 @@ def expected_files(root: Path) -> dict[Path, str]:
             doc: splice_doc(doc.read_text(), render_doc_listing())}
 
 
-def stale_files(files: dict[Path, str]) -> list[Path]:
-    """The paths in `files` (from expected_files) whose contents differ."""
-    return [path for path, text in files.items()
-            if not path.is_file() or path.read_text() != text]
-
-
 def main(argv: list[str] | None = None, out: Callable[[str], None] = print) -> int:
-    parser = argparse.ArgumentParser(prog=COMMAND, description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true",
-                        help="exit 1 if a generated file is stale instead of writing it")
-    parser.add_argument("--root", type=Path, default=default_root(),
-                        help="the checkout to work in (default: %(default)s)")
-    args = parser.parse_args(argv)
-    try:
-        files = expected_files(args.root)
-        stale = stale_files(files)
-        if args.check:
-            for path in stale:
-                out(f"stale: {path} (run `{COMMAND}`)")
-            return 1 if stale else 0
-        for path in stale:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(files[path])
-            out(f"wrote {path}")
-        return 0
-    except (UserError, OSError) as err:
-        print(f"{COMMAND}: {err}", file=sys.stderr)
-        return 2
+    return generator_main(COMMAND, __doc__.splitlines()[0], expected_files, default_root(),
+                          argv, out)
 
 
 if __name__ == "__main__":

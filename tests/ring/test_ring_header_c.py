@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 from paravisor import ring_header
+from paravisor.generated import stale_files
 from paravisor.hypercalls.abi_io import BLKIF_REQUEST, BLKIF_RESPONSE, BLKIF_RING_SIZE
 from paravisor.ring import BackRing, BytesPage, FrontRing, RingLayout, SharedRing
 from paravisor.toolchain.cc.testing import run_c
@@ -18,7 +19,7 @@ PUT, SERVE, FRONT_CHECK, BACK_CHECK, TAKE = range(5)
 
 
 def test_committed_ring_h_equals_a_fresh_generation():
-    stale = ring_header.stale_files(ring_header.expected_files(ROOT))
+    stale = stale_files(ring_header.expected_files(ROOT))
     assert not stale, f"run `{ring_header.COMMAND}`: stale {stale}"
 
 
