@@ -17,7 +17,10 @@ indices are impossible gets the device disconnected (state Closing).
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import os
+import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -44,6 +47,31 @@ _RAW_REQUEST = Struct("blkif_request_raw", [("raw", Array(U8, BLKIF_REQUEST.size
                       size=BLKIF_REQUEST.size)
 BLKIF_RING = RingLayout(_RAW_REQUEST, BLKIF_RESPONSE)
 _OP = Blkif
+
+
+DISCARD_CHUNK = 1 << 20
+_FALLOC_FL_KEEP_SIZE, _FALLOC_FL_PUNCH_HOLE = 0x01, 0x02     # linux/falloc.h
+
+
+def _punch_hole(fd: int, offset: int, length: int) -> bool:
+    """Deallocate a byte range of a file, keeping its size (Linux only); False when the
+    host or its filesystem cannot, and the caller writes zeros instead."""
+    fallocate = _fallocate()
+    return fallocate is not None and fallocate(
+        fd, _FALLOC_FL_PUNCH_HOLE | _FALLOC_FL_KEEP_SIZE, offset, length) == 0
+
+
+@functools.lru_cache(maxsize=1)
+def _fallocate():
+    """libc's fallocate(2), or None off Linux."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        fallocate = ctypes.CDLL(None, use_errno=True).fallocate
+    except (OSError, AttributeError):
+        return None
+    fallocate.argtypes = (ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64)
+    return fallocate
 
 
 def backend_path(domid: int, devid: int) -> str:
@@ -146,9 +174,16 @@ class DiskImage:
             data, offset = data[done:], offset + done
 
     def discard(self, sector: int, count: int) -> None:
-        """Zero the range (a hole where the platform can punch one cheaply is not worth
-        the portability cost; reading back zeros is what the frontend may rely on)."""
-        self.write(sector, bytes(count * SECTOR_SIZE))
+        """Give the range back: punch a hole where the host can (Linux fallocate), so a
+        sparse image stays sparse; else write zeros, a megabyte at a time (a guest may
+        discard its whole disk).  Either way the range reads back as zeros."""
+        offset, length = sector * SECTOR_SIZE, count * SECTOR_SIZE
+        if _punch_hole(self.fd, offset, length):
+            return
+        zeros = bytes(min(length, DISCARD_CHUNK))
+        for start in range(offset, offset + length, DISCARD_CHUNK):
+            size = min(DISCARD_CHUNK, offset + length - start)
+            os.pwrite(self.fd, zeros[:size], start)
 
     def flush(self) -> None:
         os.fsync(self.fd)
