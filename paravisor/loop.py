@@ -138,8 +138,10 @@ class Loop:
         self.global_now = max(self.global_now, deadline)
         return None
 
-    def _advance(self, pcpu: Pcpu, max_ns: int | None) -> None:
-        """One step of one pCPU: its tick, a scheduling decision if due, one quantum."""
+    def _advance(self, pcpu: Pcpu, max_ns: int | None,
+                 run_quantum: Callable[[Pcpu, int | None], None] | None = None) -> None:
+        """One step of one pCPU: its tick, a scheduling decision if due, one quantum
+        (by `run_quantum`: --realtime passes its own, which runs the engine unlocked)."""
         hv = self.hv
         pcpu.clock = pcpu.effective_clock
         tick = hv.sched.next_tick(pcpu.index)
@@ -149,7 +151,7 @@ class Loop:
         if self._must_schedule(pcpu):
             self._schedule(pcpu)
         if pcpu.current is not None:
-            self._run_quantum(pcpu, max_ns)
+            (run_quantum or self._run_quantum)(pcpu, max_ns)
 
     def _must_schedule(self, pcpu: Pcpu) -> bool:
         vcpu = pcpu.current

@@ -118,7 +118,7 @@ class RealtimeRunner:
                     if self._ahead(pcpu, max_ns):
                         self.wake.wait(IDLE_WAIT_S)
                         continue
-                    self._step(pcpu, max_ns)
+                    self.loop._advance(pcpu, max_ns, self._run_quantum)
                     self.wake.notify_all()
         except BaseException as err:     # re-raised by run(); the other threads stop
             self.error = err
@@ -144,19 +144,6 @@ class RealtimeRunner:
             return None               # global time moved: housekeeping fires the timer
         self.wake.wait(IDLE_WAIT_S)
         return None
-
-    def _step(self, pcpu: Pcpu, max_ns: int | None) -> None:
-        """The deterministic `Loop._advance`, with the engine run outside the lock."""
-        loop, hv = self.loop, self.hv
-        pcpu.clock = pcpu.effective_clock
-        tick = hv.sched.next_tick(pcpu.index)
-        if tick is not None and tick <= pcpu.clock:
-            hv.now = pcpu.clock
-            loop.tickle(hv.sched.tick(pcpu.index, pcpu.clock), pcpu.clock)
-        if loop._must_schedule(pcpu):
-            loop._schedule(pcpu)
-        if pcpu.current is not None:
-            self._run_quantum(pcpu, max_ns)
 
     def _run_quantum(self, pcpu: Pcpu, max_ns: int | None) -> None:
         """Like `Loop._run_quantum` (lock held on entry and exit)."""
