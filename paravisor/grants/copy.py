@@ -15,12 +15,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from paravisor.grants.pins import hold_frame, pin_grant, release_frame, unpin_grant
+from paravisor.grants.pins import pin_grant, unpin_grant
 from paravisor.grants.registry import grant_tables
 from paravisor.grants.table import GrantTable
 from paravisor.hypercalls.abi import DOMID_SELF
 from paravisor.hypercalls.abi_consts import Gntst, GnttabMisc
 from paravisor.isa.table import PAGE_SHIFT, PAGE_SIZE
+from paravisor.mm.external import hold_frame, release_frame
 
 if TYPE_CHECKING:
     from paravisor.domain import Domain
@@ -43,6 +44,7 @@ class _Held:
     writable: bool
     table: GrantTable | None = None
     ref: int = 0
+    holder: str = ""
 
 
 def gnttab_copy(hv: Hypervisor, caller: Domain, op: dict[str, Any]) -> int:
@@ -79,9 +81,10 @@ def _acquire(hv: Hypervisor, caller: Domain, side: CopySide,
     if not side.is_gref:
         if side.domid not in (DOMID_SELF, caller.domid):
             return Gntst.GNTST_permission_denied, None
-        if not hold_frame(hv.mm, side.ref_or_gmfn, caller.domid, writable):
+        holder = f"gnttab_copy d{caller.domid}"
+        if not hold_frame(hv.mm, side.ref_or_gmfn, caller.domid, writable, holder):
             return Gntst.GNTST_bad_page, None
-        return Gntst.GNTST_okay, _Held(side.ref_or_gmfn, writable)
+        return Gntst.GNTST_okay, _Held(side.ref_or_gmfn, writable, holder=holder)
     table = grant_tables(hv).lookup(side.domid)
     if table is None:
         return Gntst.GNTST_bad_domain, None
@@ -93,7 +96,7 @@ def _acquire(hv: Hypervisor, caller: Domain, side: CopySide,
 
 def _release(hv: Hypervisor, held: _Held) -> None:
     if held.table is None:
-        release_frame(hv.mm, held.frame, held.writable)
+        release_frame(hv.mm, held.frame, held.writable, held.holder)
         return
     unpin_grant(hv, held.table, held.ref, held.writable)
     grant_tables(hv).forget_if_unused(held.table)

@@ -1,9 +1,9 @@
 """Pinning a grant: validate the entry, take the frame references, set GTF_reading/writing.
 
 A pin is what every use of a grant holds while it lasts: a map holds one until it is
-unmapped, a copy only for the copy.  Each pin holds a general reference on the frame (and,
-if writable, a WRITABLE type reference), registered in mm.external_refs /
-mm.external_type_refs so the invariant recount sees them.  So a granted frame cannot be
+unmapped, a copy only for the copy.  Each pin holds the frame through mm's hold_frame
+(a general reference and, if writable, a WRITABLE type reference, registered in mm.holds
+as "grant d<granter>#<ref>" so the invariant recount sees them).  So a granted frame cannot be
 freed (decrease_reservation gets -EBUSY) while pinned, nor become a page table while
 pinned writable.  GTF_writing is cleared when the last writable pin goes and GTF_reading
 when the last pin goes (the CVE-2017-12855 lesson: never earlier).
@@ -15,8 +15,7 @@ from typing import TYPE_CHECKING
 
 from paravisor.grants.table import ActiveEntry, GrantTable, cas_flags, read_entry
 from paravisor.hypercalls.abi_consts import Gntst, Gtf
-from paravisor.mm.frametable import MemoryManager, PageType, get_page, put_page
-from paravisor.mm.pagetable import get_page_type, put_page_type
+from paravisor.mm.external import hold_frame, release_frame
 
 if TYPE_CHECKING:
     from paravisor.hypervisor import Hypervisor
@@ -24,35 +23,8 @@ if TYPE_CHECKING:
 _FLAGS_RETRIES = 4   # CAS attempts before giving up on a guest that keeps changing flags
 
 
-def hold_frame(mm: MemoryManager, mfn: int, owner: int, writable: bool) -> bool:
-    """Take a counted external reference on `owner`'s frame `mfn` (+ WRITABLE type if
-    `writable`); False (nothing taken) if the frame is not `owner`'s or is a table."""
-    if not mm.valid_mfn(mfn) or mm.frames[mfn].owner != owner:
-        return False
-    if not get_page(mm, mfn, owner):
-        return False
-    if writable and get_page_type(mm, mfn, PageType.WRITABLE):
-        put_page(mm, mfn)
-        return False
-    mm.external_refs[mfn] += 1
-    if writable:
-        mm.external_type_refs[mfn] += 1
-    return True
-
-
-def release_frame(mm: MemoryManager, mfn: int, writable: bool) -> None:
-    """Drop what hold_frame took (the last reference frees the frame)."""
-    if writable:
-        _decrement(mm.external_type_refs, mfn)
-        put_page_type(mm, mfn)
-    _decrement(mm.external_refs, mfn)
-    put_page(mm, mfn)
-
-
-def _decrement(counter, key) -> None:
-    counter[key] -= 1
-    if not counter[key]:
-        del counter[key]
+def _holder(table: GrantTable, ref: int) -> str:
+    return f"grant d{table.domid}#{ref}"
 
 
 def pin_grant(hv: Hypervisor, table: GrantTable, ref: int, mapper: int,
@@ -72,12 +44,12 @@ def pin_grant(hv: Hypervisor, table: GrantTable, ref: int, mapper: int,
         if act is not None and act.domid != mapper:
             return Gntst.GNTST_general_error, None
         frame = act.frame if act is not None else entry.frame
-        if not hold_frame(hv.mm, frame, table.domid, writable):
+        if not hold_frame(hv.mm, frame, table.domid, writable, _holder(table, ref)):
             return Gntst.GNTST_general_error, None
         new_flags = entry.flags | Gtf.GTF_reading | (Gtf.GTF_writing if writable else 0)
         if cas_flags(hv.memory, maddr, entry.flags, new_flags):
             break
-        release_frame(hv.mm, frame, writable)          # the guest changed flags: re-read
+        release_frame(hv.mm, frame, writable, _holder(table, ref))   # flags changed: re-read
     else:
         return Gntst.GNTST_general_error, None
     if act is None:
@@ -105,7 +77,7 @@ def unpin_grant(hv: Hypervisor, table: GrantTable, ref: int, writable: bool) -> 
         del table.active[ref]
     if clear and not table.dead:
         _clear_flags(hv, table.entry_maddr(ref), clear)
-    release_frame(hv.mm, act.frame, writable)
+    release_frame(hv.mm, act.frame, writable, _holder(table, ref))
 
 
 def _clear_flags(hv: Hypervisor, maddr: int, bits: int) -> None:

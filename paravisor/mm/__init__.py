@@ -5,10 +5,12 @@
 - pv_mmu: mmu_update, update_va_mapping, mmuext_op (pin/unpin, new_baseptr, flushes).
 - reservation: increase/decrease_reservation, max_pages, relinquish (domain teardown).
 - bootstrap: initial page tables for the domain builder, through the checked path.
+- external: references held outside page tables (grant pins, dom0 services' maps).
 - invariants: a from-scratch recount and the isolation invariants (tests, debug mode).
 """
 
 from paravisor.mm.bootstrap import BootstrapError, build_bootstrap_tables, table_frames
+from paravisor.mm.external import hold_frame, release_frame
 from paravisor.mm.frametable import (
     MemoryDomain,
     MemoryManager,
@@ -43,7 +45,8 @@ __all__ = [
     "BootstrapError", "InvariantViolation", "MMBug", "MemoryDomain", "MemoryManager",
     "PageInfo", "PageType", "alloc_domheap_page", "alloc_xen_page", "build_bootstrap_tables",
     "check_invariants", "current_reservation", "decrease_reservation", "free_xen_page",
-    "guest_remove_page", "increase_reservation", "maximum_reservation", "mmu_update",
-    "mmuext_op", "new_baseptr", "pin_table", "recount", "relinquish", "set_max_pages",
-    "share_xen_page_with_guest", "table_frames", "unpin_table", "update_va_mapping", "verify",
+    "guest_remove_page", "hold_frame", "increase_reservation", "maximum_reservation",
+    "mmu_update", "mmuext_op", "new_baseptr", "pin_table", "recount", "release_frame",
+    "relinquish", "set_max_pages", "share_xen_page_with_guest", "table_frames",
+    "unpin_table", "update_va_mapping", "verify",
 ]

@@ -172,12 +172,9 @@ class MemoryManager:
         self._free = list(range(memory.nframes))   # a sorted list is already a heap
         self._free_set = set(self._free)
         self.free_listeners: list[FrameListener] = []
-        # General references held outside page tables: dom0 services' foreign mappings
-        # (paravisor.services.foreign) and, later, grant mappings.  The recount counts them.
-        self.external_refs: Counter[int] = Counter()
-        # WRITABLE type references held outside page tables: writable grant mappings
-        # (paravisor.grants), so a frame granted writable can never become a table.
-        self.external_type_refs: Counter[int] = Counter()
+        # References held outside page tables (grant pins, dom0 services' foreign maps):
+        # (holder, owner, mfn, writable) -> how many.  Only paravisor.mm.external edits it.
+        self.holds: Counter[tuple[str, int, int, bool]] = Counter()
         # Live grant mappings, the authority for foreign L1 entries: (mapper domid, mfn,
         # writable) -> how many.  Maintained by paravisor.grants; read by the invariants.
         self.grant_maps: Counter[tuple[int, int, bool]] = Counter()

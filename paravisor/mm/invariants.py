@@ -17,12 +17,16 @@ The invariants:
     or -- L1 entries only -- a foreign frame D holds a live grant mapping of (writable
     only through a writable grant mapping); L2 entries map validated L1 tables.
  5. base pointers: each vCPU's base is a validated L2 table of its domain and PTBR names it.
+ 6. holds (references outside page tables, paravisor.mm.external): each names a frame its
+    recorded owner still owns, and a frame held writable is typed WRITABLE -- never a
+    table -- so nothing the host writes on a guest's behalf can become a PTE.
 """
 
 from __future__ import annotations
 
 from paravisor.isa.table import CR, PAGE_SHIFT, PAGE_SIZE, PTE_P, PTE_W, pte_frame
 from paravisor.mm.consts import DOMID_XEN, INVALID_MFN, PTE_ALLOWED_FLAGS, PTE_FLAG_BITS
+from paravisor.mm.external import held_refs
 from paravisor.mm.frametable import TABLE_TYPES, MemoryManager, PageType, has_grant_authority
 from paravisor.mm.pagetable import read_table
 
@@ -52,10 +56,11 @@ def recount(mm: MemoryManager) -> tuple[list[int], list[int]]:
                 count[target] += 1
                 if page.type == PageType.L2_TABLE or pte & PTE_W:
                     type_count[target] += 1
-    for mfn, refs in mm.external_refs.items():
-        count[mfn] += refs
-    for mfn, refs in mm.external_type_refs.items():
-        type_count[mfn] += refs
+    refs, type_refs = held_refs(mm)
+    for mfn, n in refs.items():
+        count[mfn] += n
+    for mfn, n in type_refs.items():
+        type_count[mfn] += n
     for dom in mm.domains.values():
         for base in dom.guest_table:
             if base is not None:
@@ -82,6 +87,7 @@ def check_invariants(mm: MemoryManager) -> list[str]:
     problems += _check_counts(mm)
     problems += _check_tables(mm)
     problems += _check_base_pointers(mm)
+    problems += _check_holds(mm)
     return problems
 
 
@@ -191,4 +197,19 @@ def _check_base_pointers(mm: MemoryManager) -> list[str]:
                 problems.append(f"d{dom.domid}v{vid}: base {base:#x} is not its L2 table")
             if dom.vcpus[vid].cr[CR.PTBR] != base << PAGE_SHIFT:
                 problems.append(f"d{dom.domid}v{vid}: PTBR does not name its base {base:#x}")
+    return problems
+
+
+def _check_holds(mm: MemoryManager) -> list[str]:
+    problems = []
+    for (holder, owner, mfn, writable), n in sorted(mm.holds.items()):
+        where = f"{holder} holds frame {mfn:#x} ({'writable' if writable else 'read-only'})"
+        if n <= 0 or not mm.valid_mfn(mfn):
+            problems.append(f"{where}: a hold of {n} on a frame outside memory")
+            continue
+        page = mm.frames[mfn]
+        if page.owner != owner:
+            problems.append(f"{where}: recorded owner {owner}, but it is {page.owner}'s")
+        if writable and page.type != PageType.WRITABLE:
+            problems.append(f"{where}: the frame is typed {page.type.value}, not writable")
     return problems

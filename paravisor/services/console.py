@@ -23,7 +23,7 @@ class ConsoleConnection:
     def __init__(self, daemon: ConsoleDaemon, dom) -> None:
         hv = daemon.hv
         self.daemon, self.dom = daemon, dom
-        self.page = ForeignPage(hv, daemon.dom0, dom, dom.console_mfn)
+        self.page = ForeignPage(hv, daemon.dom0, dom, dom.console_mfn, holder="xenconsoled")
         self.broken = False
         self.port = hv.events.bind_interdomain(daemon.dom0, dom.domid, dom.console_evtchn,
                                                service=self.on_event)

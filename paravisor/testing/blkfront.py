@@ -84,7 +84,8 @@ class PyBlkfront:
         self.xs = XsHandle(bed.xenstore.store, self.domid, privileged=False)
         self.path = frontend_path(self.domid, bed.devid)
         self.ring_mfn = bed.world.fresh_frame(guest)
-        self.ring_page = ForeignPage(self.hv, bed.dom0.dom, guest.dom, self.ring_mfn)
+        self.ring_page = ForeignPage(self.hv, bed.dom0.dom, guest.dom, self.ring_mfn,
+                                     holder="test blkfront")
         self.sring = SharedRing(self.ring_page, BLKIF_RING)
         self.sring.init()
         self.ring = FrontRing(self.sring)
@@ -112,7 +113,8 @@ class PyBlkfront:
             ref = FIRST_DATA_REF + len(self.pages)
             mfn = self.bed.world.fresh_frame(self.guest)
             self.bed.world.grant(self.guest, self.bed.dom0, mfn, ref=ref, readonly=readonly)
-            entry = (ref, mfn, ForeignPage(self.hv, self.bed.dom0.dom, self.guest.dom, mfn))
+            entry = (ref, mfn, ForeignPage(self.hv, self.bed.dom0.dom, self.guest.dom, mfn,
+                                              holder="test blkfront"))
             self.pages.append(entry)
             out.append(entry)
         return out

@@ -121,7 +121,8 @@ class PyNetfront:
         """A fresh frame of the guest granted to dom0: (ref, mfn, accessor)."""
         ref, mfn = self.bed.ref(self.guest), self.bed.world.fresh_frame(self.guest)
         self.bed.world.grant(self.guest, self.bed.dom0, mfn, ref=ref, readonly=readonly)
-        return ref, mfn, ForeignPage(self.hv, self.bed.dom0.dom, self.guest.dom, mfn)
+        return ref, mfn, ForeignPage(self.hv, self.bed.dom0.dom, self.guest.dom, mfn,
+                                      holder="test netfront")
 
     def set_state(self, state: XenbusState) -> None:
         self.xs.write(f"{self.path}/state", int(state))

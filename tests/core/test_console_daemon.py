@@ -1,6 +1,7 @@
 """The console daemon drains a guest's PV console ring, and survives a hostile one."""
 
 from paravisor.domain import ShutdownReason
+from paravisor.mm.external import holders_of
 from paravisor.services.console import ConsoleDaemon
 
 # The console ring page is mapped right after start_info (builder layout).  The guest
@@ -75,8 +76,9 @@ def test_a_ring_index_far_ahead_disconnects_the_console_without_harm(host):
 
 def test_the_mapping_holds_a_reference_until_disconnected(host):
     daemon, dom = _with_console(host, RING_GUEST)
-    assert host.hv.mm.external_refs[dom.console_mfn] == 1
+    assert holders_of(host.hv.mm, dom.console_mfn) == [
+        ("xenconsoled d0", dom.domid, dom.console_mfn, True)]
     daemon.disconnect(dom)
-    assert dom.console_mfn not in host.hv.mm.external_refs
+    assert holders_of(host.hv.mm, dom.console_mfn) == []
     from paravisor.mm.invariants import verify
     verify(host.hv.mm)

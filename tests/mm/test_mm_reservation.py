@@ -25,7 +25,7 @@ from paravisor.mm import (
     share_xen_page_with_guest,
 )
 from paravisor.mm.consts import INVALID_M2P_ENTRY, INVALID_MFN, MMUEXT_PIN_L1_TABLE
-from paravisor.mm.frametable import get_page, put_page
+from paravisor.mm.external import hold_frame, release_frame
 from paravisor.mm.invariants import snapshot
 
 
@@ -191,16 +191,14 @@ def test_a_refused_bootstrap_gives_its_frames_back(mm, make_domain):
 def test_a_frame_still_referenced_outlives_its_destroyed_domain(mm, make_domain):
     # An outside reference (a dom0 service's foreign mapping, later a grant mapping) keeps
     # one frame of a destroyed domain alive; the domain stays registered but dying until
-    # that reference goes.  Such references are declared in mm.external_refs for the recount.
+    # that reference goes.  Such references are held through mm.external for the recount.
     dom, _ = make_domain(1, pages=2)
     dom0, _ = make_domain(0, pages=1, privileged=True)
-    assert get_page(mm, 1, 1)
-    mm.external_refs[1] += 1
+    assert hold_frame(mm, 1, 1, writable=False, holder="test")
     relinquish(mm, dom)
     assert mm.domains[1] is dom and dom.dying and dom.pages == {1} and mm.is_free(0)
     assert mmu_update(mm, dom0, [(0, 0)], foreigndom=1) == (-Errno.ESRCH, 0)
     assert check_invariants(mm) == []
-    del mm.external_refs[1]
-    put_page(mm, 1)
+    release_frame(mm, 1, writable=False, holder="test")
     assert 1 not in mm.domains and mm.is_free(1)
     assert check_invariants(mm) == []

@@ -1,7 +1,9 @@
 """The PV MMU under random hostile use: a Hypothesis state machine drives three domains
 (one privileged) through reservations, pins, page-table writes, update_va_mapping, base
-pointer changes, guest writes to their own non-table frames and domain teardown, and after
-every step checks the isolation invariants against a from-scratch recount."""
+pointer changes, guest writes to their own non-table frames and domain teardown, while a
+dom0 service maps guest frames (read-only or writable, as xenstored and the backends do)
+and writes forged PTEs into the ones it holds writable; after every step it checks the
+isolation invariants against a from-scratch recount."""
 
 from contextlib import contextmanager
 
@@ -38,6 +40,7 @@ from paravisor.mm.consts import (
     UVMF_INVLPG,
     UVMF_TLB_FLUSH,
 )
+from paravisor.mm.external import hold_frame, release_frame
 
 NFRAMES = 40
 DOMIDS = (0, 1, 2)
@@ -51,6 +54,7 @@ flags_st = st.one_of(good_flags_st, good_flags_st,
 index_st = st.integers(0, 7)          # a few entries, so random writes collide and reuse
 va_st = st.builds(lambda l2, l1: l2 << 22 | l1 << 12, st.integers(0, 2), st.integers(0, 7))
 domid_st = st.sampled_from(DOMIDS)
+SERVICE = "xenstored d0"
 
 
 class PVMMUMachine(RuleBasedStateMachine):
@@ -59,6 +63,7 @@ class PVMMUMachine(RuleBasedStateMachine):
         self.mm = MemoryManager(MachineMemory(NFRAMES))
         self.xen_page = alloc_xen_page(self.mm)
         self.doms = {}
+        self.service_holds = []          # (mfn, owner, writable) the dom0 service holds
         for domid in DOMIDS:
             self._create(domid)
 
@@ -112,7 +117,12 @@ class PVMMUMachine(RuleBasedStateMachine):
 
     @rule(domid=st.sampled_from([1, 2]))
     def destroy_and_recreate(self, domid):
+        """Teardown as the toolstack does it: memory relinquished, then the services see
+        the domain gone and unmap; its last frame leaves with the last hold."""
         relinquish(self.mm, self.doms[domid])
+        for hold in [h for h in self.service_holds if h[1] == domid]:
+            self.service_holds.remove(hold)
+            release_frame(self.mm, hold[0], hold[2], SERVICE)
         assert domid not in self.mm.domains
         self._create(domid)
 
@@ -141,6 +151,34 @@ class PVMMUMachine(RuleBasedStateMachine):
         if mfn in self.doms[domid].pages and self.mm.frames[mfn].type not in (
                 PageType.L1_TABLE, PageType.L2_TABLE):
             self.mm.memory.write32((mfn << PAGE_SHIFT) + 4 * index, self._pte(data, domid))
+
+    # --- a dom0 service holding guest frames (foreign maps, grant maps) ------------------
+
+    @rule(domid=domid_st, writable=st.booleans(), data=st.data())
+    def service_maps_a_frame(self, domid, writable, data):
+        mfn = self._frame(data, domid)
+        was_table = self.mm.valid_mfn(mfn) and self.mm.frames[mfn].is_table
+        held = hold_frame(self.mm, mfn, domid, writable, SERVICE)
+        if held:
+            self.service_holds.append((mfn, domid, writable))
+        assert not (held and writable and was_table), "a page table was mapped writable"
+        event(f"service map writable={writable} held={held}")
+
+    @precondition(lambda self: any(writable for _, _, writable in self.service_holds))
+    @rule(data=st.data(), index=index_st)
+    def service_writes_a_forged_pte(self, data, index):
+        """What xenstored's reply bytes would be in the F1 attack: PTE-shaped words the
+        guest chose, written with no validation into a frame the service holds."""
+        mfn, owner, _ = data.draw(st.sampled_from([h for h in self.service_holds if h[2]]))
+        self.mm.memory.write32((mfn << PAGE_SHIFT) + 4 * index,
+                               make_pte(self._frame(data, owner), PTE_P | PTE_W | PTE_U))
+
+    @precondition(lambda self: self.service_holds)
+    @rule(data=st.data())
+    def service_unmaps_a_frame(self, data):
+        hold = data.draw(st.sampled_from(self.service_holds))
+        self.service_holds.remove(hold)
+        release_frame(self.mm, hold[0], hold[2], SERVICE)
 
     # --- hypercalls ----------------------------------------------------------------------
 

@@ -3,6 +3,7 @@ and clients that break the protocol."""
 
 from paravisor.hypercalls.abi import XsType
 from paravisor.hypercalls.abi_consts import XenstoreMisc
+from paravisor.mm.external import holders_of
 from paravisor.mm.invariants import verify
 from paravisor.services.xenstore.wire import HEADER_SIZE, Message
 
@@ -132,13 +133,13 @@ def test_a_destroyed_domain_leaves_nothing_behind(xs):
     ring.request(XsType.XS_WRITE, b"data/x\0", b"1")
     ring.request(XsType.XS_WATCH, b"data\0t\0")
     mfn = dom.xenstore_mfn
-    assert xs.hv.mm.external_refs[mfn] == 1
+    assert holders_of(xs.hv.mm, mfn) == [("xenstored d0", dom.domid, mfn, True)]
     xs.hv.destroy(dom)
     h = xs.daemon.dom0_handle
     assert not h.exists(f"/local/domain/{dom.domid}")
     assert dom.domid not in xs.daemon.connections
     assert not any(w.client.domid == dom.domid for w in xs.daemon.store.watches)
-    assert mfn not in xs.hv.mm.external_refs
+    assert holders_of(xs.hv.mm, mfn) == []
     verify(xs.hv.mm)
 
 

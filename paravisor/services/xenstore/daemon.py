@@ -71,7 +71,7 @@ class DomainConnection:
     def __init__(self, daemon: XenStoreDaemon, dom, mfn: int, remote_port: int) -> None:
         hv = daemon.hv
         self.daemon, self.dom = daemon, dom
-        self.page = ForeignPage(hv, daemon.dom0, dom, mfn)
+        self.page = ForeignPage(hv, daemon.dom0, dom, mfn, holder="xenstored")
         try:
             self.port = hv.events.bind_interdomain(daemon.dom0, dom.domid, remote_port)
         except EventError:

@@ -1,0 +1,70 @@
+"""References held outside page tables: grant pins and dom0 services' foreign maps.
+
+Whenever the host reaches a guest frame without a page-table entry -- a grant pinned for a
+map or a copy, a dom0 service mapping a domain's XenStore or console ring -- it holds what
+a PTE for that use would hold: a general reference (the frame cannot be freed or change
+hands), and for a writable use a WRITABLE type reference.  The type reference is the
+point: a frame the host may write can never be validated as a page table, and a frame
+that is a page table can never be held writable.  Without it a guest could pin its own
+XenStore ring as an L1 table and let xenstored's reply bytes become unvalidated PTEs.
+
+Every hold is registered in `mm.holds` under (holder, owner, mfn, writable), so the
+invariant checker (paravisor.mm.invariants) recounts them, checks each against the frame
+table and can say who holds what.  Nothing outside this module edits those counts.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from paravisor.mm.frametable import MemoryManager, MMBug, PageType, get_page, put_page
+from paravisor.mm.pagetable import get_page_type, put_page_type
+
+Hold = tuple[str, int, int, bool]    # (holder, owner domid, mfn, writable)
+
+
+def hold_frame(mm: MemoryManager, mfn: int, owner: int, writable: bool, holder: str) -> bool:
+    """Take a counted reference on `owner`'s frame `mfn` for `holder` (a short name of who
+    holds it, e.g. "xenstored" or "grant d3"), plus a WRITABLE type reference if
+    `writable`.  False, with nothing taken, if the frame is not `owner`'s (xen pages are
+    not held this way) or `writable` and the frame is a page table."""
+    if not mm.valid_mfn(mfn) or mm.frames[mfn].owner != owner:
+        return False
+    if not get_page(mm, mfn, owner):
+        return False
+    if writable and get_page_type(mm, mfn, PageType.WRITABLE):
+        put_page(mm, mfn)
+        return False
+    mm.holds[(holder, owner, mfn, writable)] += 1
+    return True
+
+
+def release_frame(mm: MemoryManager, mfn: int, writable: bool, holder: str) -> None:
+    """Drop one hold taken by hold_frame (the last reference frees the frame)."""
+    page = mm.frames[mfn]
+    key = (holder, page.owner, mfn, writable)
+    if mm.holds[key] <= 0:
+        del mm.holds[key]
+        raise MMBug(f"{holder} releases frame {mfn:#x} it does not hold: {page.describe()}")
+    mm.holds[key] -= 1
+    if not mm.holds[key]:
+        del mm.holds[key]
+    if writable:
+        put_page_type(mm, mfn)
+    put_page(mm, mfn)
+
+
+def held_refs(mm: MemoryManager) -> tuple[Counter[int], Counter[int]]:
+    """(general, WRITABLE type) references per frame held outside page tables."""
+    refs: Counter[int] = Counter()
+    type_refs: Counter[int] = Counter()
+    for (_, _, mfn, writable), n in mm.holds.items():
+        refs[mfn] += n
+        if writable:
+            type_refs[mfn] += n
+    return refs, type_refs
+
+
+def holders_of(mm: MemoryManager, mfn: int) -> list[Hold]:
+    """Every hold on `mfn` (for messages and tests)."""
+    return sorted(key for key in mm.holds if key[2] == mfn)
