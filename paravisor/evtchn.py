@@ -110,12 +110,13 @@ class EventHub:
     """The event-channel operations, across domains.
 
     `lookup(domid)` finds a live domain; `kick(vcpu)` wakes a vCPU that has an upcall
-    pending or a polled port set; `defer(fn, arg)` runs a dom0 service later in the loop.
+    pending or a polled port set; `defer(fn, arg, domid)` runs a dom0 service later in
+    the loop, on behalf of domain `domid`.
     """
 
     def __init__(self, memory, lookup: Callable[[int], Domain | None],
                  kick: Callable[[Vcpu], None],
-                 defer: Callable[[Callable[[int], None], int], None]) -> None:
+                 defer: Callable[[Callable[[int], None], int, int | None], None]) -> None:
         self.memory = memory
         self.lookup = lookup
         self.kick = kick
@@ -149,7 +150,7 @@ class EventHub:
         """Raise `port` in `dom` (Xen's evtchn_2l_set_pending)."""
         channel = dom.evtchn.channels[port]
         if channel.service is not None:
-            self.defer(channel.service, port)
+            self.defer(channel.service, port, channel.remote_domid)
             return
         if not dom.shared_info_mfn:
             return   # a domain without shared_info (a kernel-less dom0) takes no events

@@ -79,14 +79,15 @@ class Hypervisor:
         self.console = console                         # paravisor.console.ConsoleHub
         self.log_stream = log if log is not None else sys.stderr
         self.strict = strict
-        self.deferred: deque[tuple[Callable[[int], None], int]] = deque()
+        # dom0 service work run between quanta: (fn, arg, the domid it is done for).
+        self.deferred: deque[tuple[Callable[[int], None], int, int | None]] = deque()
         self.listeners: list[Callable[[Domain], None]] = []   # domain state changes
         # Host-side input sources (UDP uplinks), polled at every housekeeping step.  What
         # they bring in depends on the host's timing: a run that uses them is not
         # deterministic.
         self.pollers: list[Callable[[], object]] = []
-        # dom0 services' timers in virtual time (call_at): a heap of (ns, seq, fn).
-        self.service_timers: list[tuple[int, int, Callable[[], None]]] = []
+        # dom0 services' timers in virtual time (call_at): a heap of (ns, seq, fn, domid).
+        self.service_timers: list[tuple[int, int, Callable[[], None], int | None]] = []
         self._timer_seq = 0
         self.current: Vcpu | None = None
         self.stopped = False
@@ -183,12 +184,26 @@ class Hypervisor:
         self.shutdown(dom, ShutdownReason.CRASH, message=message)
 
     def destroy(self, dom: Domain) -> None:
-        """Tear a domain down: ports closed, memory relinquished, gone from the table."""
+        """Tear a domain down: ports closed, memory relinquished, gone from the table.
+        An internal error on the way (a frame-table bug) is reported and leaves the
+        domain's remaining frames quarantined: it never takes the host down."""
         if dom.dying:
             return
         if not dom.is_shutdown:
             self.shutdown(dom, ShutdownReason.POWEROFF)
         dom.dying = True
+        try:
+            self._relinquish(dom)
+        except Exception as err:
+            if self.strict:
+                raise
+            self.log(f"domain {dom.domid} ({dom.name}): internal error while destroying it: "
+                     f"{err!r}; its remaining memory is quarantined", important=True)
+        del self.domains[dom.domid]
+        for listener in list(self.listeners):
+            self.contain(dom.domid, "a domain listener", listener, dom)
+
+    def _relinquish(self, dom: Domain) -> None:
         if self.console is not None:
             self.console.end(dom)
         self.events.close_all(dom)
@@ -202,9 +217,23 @@ class Hypervisor:
         from paravisor.mm.reservation import relinquish
         release_domain_mappings(self, dom.domid)
         relinquish(self.mm, dom.mem)
-        del self.domains[dom.domid]
-        for listener in list(self.listeners):
-            listener(dom)
+
+    def contain(self, domid: int | None, what: str, fn: Callable[..., object],
+                *args: object) -> None:
+        """Run host-side work done for domain `domid` (a dom0 service callback, a timer,
+        toolstack work): an internal error in it crashes that domain with a "(XEN)"
+        message, never the host.  Strict mode (tests) re-raises."""
+        try:
+            fn(*args)
+        except Exception as err:
+            if self.strict:
+                raise
+            dom = self.domains.get(domid) if domid is not None else None
+            who = ("the host" if domid is None else f"domain {domid}"
+                   + (f" ({dom.name})" if dom is not None else ""))
+            self.log(f"internal error in {what} for {who}: {err!r}", important=True)
+            if dom is not None and not dom.is_shutdown:
+                self.crash(dom, f"internal hypervisor error in {what}: {err!r}")
 
     def _frame_freed(self, mfn: int) -> None:
         for dom in self.domains.values():
@@ -269,8 +298,9 @@ class Hypervisor:
             if vcpu.runnable:
                 self._wake(vcpu)
 
-    def defer(self, fn: Callable[[int], None], arg: int) -> None:
-        self.deferred.append((fn, arg))
+    def defer(self, fn: Callable[[int], None], arg: int, domid: int | None = None) -> None:
+        """Run `fn(arg)` between quanta, on behalf of domain `domid` (see `contain`)."""
+        self.deferred.append((fn, arg, domid))
 
     # --- shared_info ------------------------------------------------------------------------
 
@@ -317,11 +347,12 @@ class Hypervisor:
         for dom in list(self.domains.values()):
             yield from dom.vcpus
 
-    def call_at(self, ns: int, fn: Callable[[], None]) -> None:
+    def call_at(self, ns: int, fn: Callable[[], None], domid: int | None = None) -> None:
         """Run the dom0 service callback `fn` once virtual time reaches `ns` (a backend's
-        rate limit, say).  Timers due at the same time run in the order they were set."""
+        rate limit, say), on behalf of domain `domid` (see `contain`).  Timers due at the
+        same time run in the order they were set."""
         self._timer_seq += 1
-        heapq.heappush(self.service_timers, (ns, self._timer_seq, fn))
+        heapq.heappush(self.service_timers, (ns, self._timer_seq, fn, domid))
 
     def next_deadline(self) -> int | None:
         """The earliest armed guest timer of a domain that can run, or service timer
@@ -340,7 +371,8 @@ class Hypervisor:
         quanta)."""
         now = self.now
         while self.service_timers and self.service_timers[0][0] <= now:
-            heapq.heappop(self.service_timers)[2]()
+            _, _, fn, domid = heapq.heappop(self.service_timers)
+            self.contain(domid, "a service timer", fn)
         for dom in list(self.domains.values()):
             for vcpu in dom.vcpus:
                 single, periodic, poll = (vcpu.singleshot_deadline, vcpu.periodic_next,
@@ -404,7 +436,19 @@ class Hypervisor:
         elif exit.reason == ExitReason.HALT:
             raise BounceError("halt executed outside ring 0")
 
-    def _run_deferred(self) -> None:
+    def run_deferred(self) -> None:
+        """Run the dom0 service work deferred so far (the loop does, between quanta)."""
         while self.deferred:
-            fn, arg = self.deferred.popleft()
-            fn(arg)
+            fn, arg, domid = self.deferred.popleft()
+            self.contain(domid, _describe(fn), fn, arg)
+
+    def _poll_inputs(self) -> None:
+        """Host-side input sources (uplinks); a failing one is reported, not fatal."""
+        for poll in self.pollers:
+            self.contain(None, _describe(poll), poll)
+
+
+def _describe(fn: Callable[..., object]) -> str:
+    """A callback's name for messages: "XenStoreDaemon.on_event" and the like."""
+    name = getattr(fn, "__qualname__", None) or type(fn).__name__
+    return name.replace(".<locals>", "")

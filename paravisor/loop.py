@@ -108,9 +108,8 @@ class Loop:
         if due is not None and due <= hv.now:
             self.tickle(hv.sched.timer(hv.now), hv.now)
         hv._fire_timers()
-        for poll in hv.pollers:
-            poll()
-        hv._run_deferred()
+        hv._poll_inputs()
+        hv.run_deferred()
         if (until is not None and until()) or hv.stopped:
             return "until"
         if max_ns is not None and hv.now >= max_ns:

@@ -60,9 +60,7 @@ class BlockBed:
 
     def settle(self) -> None:
         """Run the dom0 services the hypervisor loop would run now."""
-        while self.hv.deferred:
-            fn, arg = self.hv.deferred.popleft()
-            fn(arg)
+        self.hv.run_deferred()
 
     def backend(self, key: str) -> str:
         return self.xenstore.dom0_handle.read_str(

@@ -61,9 +61,7 @@ class NetBed:
 
     def settle(self) -> None:
         """Run the dom0 services the hypervisor loop would run now."""
-        while self.hv.deferred:
-            fn, arg = self.hv.deferred.popleft()
-            fn(arg)
+        self.hv.run_deferred()
 
     def ref(self, guest: Guest) -> int:
         """The next unused grant ref of `guest`."""

@@ -27,7 +27,5 @@ def create_guest(tmp_path: Path, **devices: Any) -> tuple[Hypervisor, Toolstack,
     cfg = DomainConfig(name="vm", kernel=str(kernel), path=str(kernel), memory=4,
                        maxmem=4, **devices)
     dom = toolstack.create(cfg, paused=True)
-    while hv.deferred:
-        fn, arg = hv.deferred.popleft()
-        fn(arg)
+    hv.run_deferred()
     return hv, toolstack, dom

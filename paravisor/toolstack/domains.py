@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from paravisor.builder import BuildError, build_domain, load_image_file, parse_image
 from paravisor.domain import Domain, ShutdownReason
+from paravisor.errors import UserError
 from paravisor.sched.ctl import set_sched_credit
 from paravisor.services.blkback import Blkback, write_vbd_nodes
 from paravisor.services.netback import Netback, write_vif_nodes
@@ -171,7 +172,7 @@ class Toolstack:
         if dom.domid not in self.guests or not dom.is_shutdown or dom.dying:
             return
         # Act later in the loop, not inside the hypercall that shut the domain down.
-        self.hv.defer(self._handle_shutdown, dom.domid)
+        self.hv.defer(self._handle_shutdown, dom.domid, dom.domid)
 
     def _handle_shutdown(self, domid: int) -> None:
         dom = self.guests.get(domid)
@@ -194,7 +195,10 @@ class Toolstack:
                 return
             self.hv.log(f"restarting {dom.name} (on_{dom.shutdown_reason.name.lower()} "
                         f"= restart)")
-            self.create(dom.config)
+            try:
+                self.create(dom.config)
+            except UserError as err:      # e.g. its kernel went away: the others go on
+                self.hv.log(f"cannot restart {dom.name}: {err}", important=True)
 
     def busy(self) -> bool:
         """Guests still running (or being handled)."""

@@ -229,7 +229,7 @@ class Vif(BackendDevice):
             self.refill_armed = False
             self.on_event(0)
 
-        self.hv.call_at(self.credit.next_refill, refilled)
+        self.hv.call_at(self.credit.next_refill, refilled, self.domid)
 
     def answer(self, slots: list[TxSlot], status: int) -> None:
         assert self.tx is not None

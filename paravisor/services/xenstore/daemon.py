@@ -193,7 +193,7 @@ class DomainConnection:
         if not self._flush_scheduled and not self.broken:
             # Raised by someone else's operation: push it from the loop, not from here.
             self._flush_scheduled = True
-            self.daemon.hv.defer(self.on_event, self.port)
+            self.daemon.hv.defer(self.on_event, self.port, self.dom.domid)
 
     def _queue_event(self, event: Message) -> None:
         if len(event.payload) > PAYLOAD_MAX or len(self.out) >= EVENT_BACKLOG_MAX:
