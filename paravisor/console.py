@@ -15,6 +15,11 @@ What the hub keeps in memory is bounded, whatever a guest prints (docs/hyperviso
   there (at a character boundary) and emitted in pieces, as a terminal wraps it.
 Log files and the output stream are written line by line and grow only on disk.
 
+`ConsoleBudget` is the rate limit both paths into the hub apply per domain: so many bytes
+per period of virtual time (xenconsoled's limit, counted in bytes).  The console daemon
+leaves what is over budget in the guest's ring until the next period (back-pressure);
+console_io drops it and says so with a "(N bytes suppressed)" line.
+
 Ownership: the hypervisor loop (single-threaded; realtime mode holds its one lock).
 """
 
@@ -29,6 +34,7 @@ from collections import deque
 from typing import TextIO
 
 from paravisor.errors import UserError
+from paravisor.hypercalls.abi import Console
 from paravisor.inputfiles import file_kind
 
 _COLOURS = (36, 33, 35, 32, 34, 31)   # cyan yellow magenta green blue red
@@ -37,6 +43,48 @@ HYPERVISOR = "(XEN)"
 CONSOLE_LINE_MAX_BYTES = 1024          # a partial line is emitted when it reaches this
 CONSOLE_HISTORY_LINES = 1000           # lines kept per source
 CONSOLE_HISTORY_BYTES = 64 * 1024      # bytes of line text kept per source
+# xenconsoled (tools/console/daemon/io.c) serves at most RATE_LIMIT_ALLOWANCE = 30 ring
+# events per RATE_LIMIT_PERIOD = 200 ms per console, and each event drains at most one
+# ring (XENCONS_OUT_SIZE bytes): that worst case, counted in bytes, is our budget.
+CONSOLE_RATE_PERIOD_NS = 200_000_000
+CONSOLE_RATE_BYTES = 30 * int(Console.XENCONS_OUT_SIZE)   # 61440 bytes per period
+
+
+class ConsoleBudget:
+    """The bytes one domain may still print in the current period of virtual time.
+
+    Periods are the aligned intervals [k * period_ns, (k + 1) * period_ns); time that
+    goes backwards (another pCPU's clock) stays in the later period.  Pure accounting:
+    the caller decides what happens to bytes over budget, and keeps the count of those
+    it dropped in `suppressed` until `suppressed_note` reports them.
+    """
+
+    def __init__(self, bytes_per_period: int = CONSOLE_RATE_BYTES,
+                 period_ns: int = CONSOLE_RATE_PERIOD_NS) -> None:
+        self.bytes_per_period, self.period_ns = bytes_per_period, period_ns
+        self.period = -1                # index of the current period
+        self.spent = 0                  # bytes granted in it
+        self.suppressed = 0             # bytes dropped and not yet reported
+
+    def take(self, now_ns: int, wanted: int) -> int:
+        """Grant up to `wanted` bytes at virtual time `now_ns`; returns how many."""
+        period = now_ns // self.period_ns
+        if period > self.period:
+            self.period, self.spent = period, 0
+        granted = min(wanted, self.bytes_per_period - self.spent)
+        self.spent += granted
+        return granted
+
+    def next_period_ns(self) -> int:
+        """When the budget is next refilled."""
+        return (self.period + 1) * self.period_ns
+
+    def suppressed_note(self) -> str | None:
+        """"(N bytes suppressed)" for the bytes dropped since the last note, once."""
+        if not self.suppressed:
+            return None
+        note, self.suppressed = f"({self.suppressed} bytes suppressed)", 0
+        return note
 
 
 class _History:
@@ -123,6 +171,16 @@ class ConsoleHub:
                 break
             del buf[:skip]
             self._emit(dom.domid, line.decode(errors="replace").rstrip("\r"))
+
+    def note(self, dom, text: str) -> None:
+        """A line of the console's own in `dom`'s output (such as "(N bytes
+        suppressed)"); it ends the domain's partial line first."""
+        self._names[dom.domid] = dom.name
+        mid_line = bool(self._partial.get(dom.domid))
+        self._flush_domain(dom.domid)
+        if self.raw:
+            self._out(("\n" if mid_line else "") + text + "\n")
+        self._emit(dom.domid, text)
 
     def hypervisor_line(self, message: str, important: bool = False) -> None:
         """A hypervisor message; in raw mode only `important` ones, on stderr."""
