@@ -29,6 +29,7 @@ from paravisor.hypercalls.abi import (
     START_INFO_MAGIC,
     ElfNote,
 )
+from paravisor.inputfiles import read_input_file
 from paravisor.isa.table import (
     CR,
     PAGE_MASK,
@@ -253,10 +254,13 @@ def _start_vcpu0(hv, dom: Domain, entry: int, layout: Layout, l2: int) -> None:
     hv.vcpu_up(vcpu)
 
 
-def load_image_file(path: str) -> GuestImage:
+def load_image_file(path: str, memory_mib: int) -> GuestImage:
+    """The kernel image at `path` for a domain of `memory_mib`: a regular file no
+    larger than that memory (else paravisor.inputfiles.InputFileError, raised before
+    anything is read)."""
     try:
-        with open(path, "rb") as f:
-            data = f.read()
+        data = read_input_file(path, "kernel image", memory_mib << 20,
+                               f"the domain's memory ({memory_mib} MiB)")
     except OSError as err:
         raise BuildError(f"{path}: cannot read the kernel image: {err.strerror}") from None
     return parse_image(data, path)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
+from paravisor.console import ConsoleBudget
 from paravisor.isa.engine import CPUState
 from paravisor.isa.table import Ring
 
@@ -103,6 +104,7 @@ class Domain:
         self.xenstore_evtchn = 0
         self.start_info_va = 0
         self.console = None             # the console this domain writes to
+        self.console_io_budget = ConsoleBudget()   # its console_io rate limit
         self.config = None              # the DomainConfig it was built from, if any
         self.engine = None              # its execution engine (translations are per domain)
         self.handle = bytes(16)         # xen_domain_handle_t: the toolstack's UUID for it

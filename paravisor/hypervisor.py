@@ -168,6 +168,9 @@ class Hypervisor:
         dom.crash_message = message
         for vcpu in dom.vcpus:
             self.sched.sleep(vcpu, self.now)
+        note = dom.console_io_budget.suppressed_note()   # console_io output it lost
+        if note is not None:
+            self.console_note(dom, note)
         if reason != ShutdownReason.CRASH:
             self.log(f"domain {dom.domid} ({dom.name}) {dom.describe_end()}")
         dom0 = self.lookup(0)
@@ -334,12 +337,21 @@ class Hypervisor:
                 print(f"(XEN) {line}", file=self.log_stream)
 
     def console_write(self, dom: Domain, text: str | bytes) -> None:
+        """Bytes for `dom`'s console (rate limits are the callers': console_io, the
+        console daemon)."""
         data = text.encode() if isinstance(text, str) else text
         if self.console is not None:
             self.console.write(dom, data)
         else:
             for line in data.decode(errors="replace").splitlines():
                 print(f"[{dom.name}] {line}", file=self.log_stream)
+
+    def console_note(self, dom: Domain, text: str) -> None:
+        """A line of the console's own in `dom`'s output ("(N bytes suppressed)")."""
+        if self.console is not None:
+            self.console.note(dom, text)
+        else:
+            print(f"[{dom.name}] {text}", file=self.log_stream)
 
     # --- timers ----------------------------------------------------------------------------
 

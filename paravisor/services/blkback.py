@@ -20,6 +20,7 @@ from __future__ import annotations
 import ctypes
 import functools
 import os
+import stat
 import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -28,6 +29,7 @@ from paravisor.grants.mapping import GrantError, GrantMapping, map_grant
 from paravisor.hypercalls.abi_consts import Blkif, XenbusState
 from paravisor.hypercalls.abi_io import BLKIF_REQUEST, BLKIF_REQUEST_DISCARD, BLKIF_RESPONSE
 from paravisor.hypercalls.abi_types import U8, Array, Struct
+from paravisor.inputfiles import file_kind
 from paravisor.isa.table import PAGE_SIZE
 from paravisor.ring import BackRing, RingError, RingLayout, SharedRing
 from paravisor.services.backend import BackendDevice, BackendService, read_int
@@ -155,13 +157,28 @@ def validate_request(req: BlkRequest, disk_sectors: int, readonly: bool) -> None
 # --- the image file -------------------------------------------------------------------------
 
 class DiskImage:
-    """A raw image file opened for the backend (never created: a missing file is an
-    error for the toolstack to report)."""
+    """A raw image file, or a block device, opened for the backend (never created: a
+    missing file is an error for the toolstack to report).  Anything else (a FIFO, a
+    character device such as /dev/zero, a directory) is a ValueError: the open does not
+    block and nothing is read from it."""
 
     def __init__(self, path: str, readonly: bool) -> None:
         self.path, self.readonly = path, readonly
-        self.fd = os.open(path, os.O_RDONLY if readonly else os.O_RDWR)
-        self.sectors = os.fstat(self.fd).st_size // SECTOR_SIZE
+        flags = os.O_RDONLY if readonly else os.O_RDWR
+        self.fd = os.open(path, flags | os.O_NONBLOCK | os.O_CLOEXEC)
+        st = os.fstat(self.fd)
+        mode = st.st_mode
+        if stat.S_ISREG(mode):
+            size = st.st_size
+        elif stat.S_ISBLK(mode):
+            size = os.lseek(self.fd, 0, os.SEEK_END)    # st_size is 0 for a device
+        else:
+            os.close(self.fd)
+            self.fd = -1
+            raise ValueError(f"{path} is {file_kind(mode)}, not an image file or a "
+                             f"block device")
+        os.set_blocking(self.fd, True)
+        self.sectors = size // SECTOR_SIZE
 
     def read(self, sector: int, count: int) -> bytes:
         data = os.pread(self.fd, count * SECTOR_SIZE, sector * SECTOR_SIZE)

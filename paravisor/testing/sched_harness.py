@@ -111,7 +111,7 @@ def add_sleeper(run: Scenario, wakes: int) -> Domain:
     hv = run.hv
     dom = hv.create_domain("sleeper")
     dom.engine = Interpreter(hv.memory)
-    build_domain(hv, dom, kernel_image(os.path.join(guest_os_dir(), "sleeper.s")), 2,
+    build_domain(hv, dom, kernel_image(os.path.join(guest_os_dir(), "sleeper.s"), 2), 2,
                  str(wakes))
     hv.unpause(dom)
     return dom

@@ -8,7 +8,9 @@ prints them.  Every mistake is a ConfigError naming file, line, column and key.
 
 Paths (kernel, disk images, pcap files, guest configs, console_log) are resolved
 against the directory of the config file, and are not checked to exist here: that is
-the job of whoever opens them.
+the job of whoever opens them.  `parse_*` look at the text only; `load_*`, which read
+the config from disk, also check that each file it names that exists is of the right
+kind and size (toolstack.configfiles), so that the error points at the setting.
 """
 
 from __future__ import annotations
@@ -17,6 +19,13 @@ import difflib
 import re
 from dataclasses import dataclass
 
+from paravisor.inputfiles import InputFileError, read_input_file
+from paravisor.toolstack.configfiles import (
+    CONFIG_LIMIT_TEXT,
+    MAX_CONFIG_BYTES,
+    check_domain_files,
+    check_host_files,
+)
 from paravisor.toolstack.cpulist import CpuList, CpuListError, parse_cpulist
 from paravisor.toolstack.devices import (
     DeviceSpecError,
@@ -176,41 +185,60 @@ class HostConfig:
 
 def parse_domain_config(text: str, path: str) -> tuple[DomainConfig, list[ConfigWarning]]:
     """Check a guest's xl.cfg text (read from `path`) into a DomainConfig."""
-    reader = SettingsReader(parse_xl(text, path), path)
-    _check_keys(reader, DOMAIN_KEYS, HOST_KEYS,
-                "is a host setting: it belongs in the file given to 'paravisor launch'")
-    return _read_domain(reader, dom0=False), reader.warnings
+    cfg, reader = _parse_domain(text, path)
+    return cfg, reader.warnings
 
 
 def parse_host_config(text: str, path: str) -> tuple[HostConfig, list[ConfigWarning]]:
     """Check dom0.cfg text (read from `path`) into a HostConfig."""
-    reader = SettingsReader(parse_xl(text, path), path)
-    _check_keys(reader, DOMAIN_KEYS | HOST_KEYS, frozenset(), "")
-    dom0 = _read_domain(reader, dom0=True)
-    return _read_host(reader, dom0), reader.warnings
+    host, reader = _parse_host(text, path)
+    return host, reader.warnings
 
 
 def load_domain_config(path: str) -> tuple[DomainConfig, list[ConfigWarning]]:
-    """Read and check the guest config file at `path`."""
-    return parse_domain_config(read_config_text(path), path)
+    """Read and check the guest config file at `path`, and the files it names."""
+    cfg, reader = _parse_domain(read_config_text(path), path)
+    check_domain_files(reader, cfg)
+    return cfg, reader.warnings
 
 
 def load_host_config(path: str) -> tuple[HostConfig, list[ConfigWarning]]:
-    """Read and check the host config file (dom0.cfg) at `path`."""
-    return parse_host_config(read_config_text(path), path)
+    """Read and check the host config file (dom0.cfg) at `path`, and the files it
+    names (not yet the guest configs' own)."""
+    host, reader = _parse_host(read_config_text(path), path)
+    check_domain_files(reader, host.dom0)
+    check_host_files(reader, host)
+    return host, reader.warnings
+
+
+def _parse_domain(text: str, path: str) -> tuple[DomainConfig, SettingsReader]:
+    reader = SettingsReader(parse_xl(text, path), path)
+    _check_keys(reader, DOMAIN_KEYS, HOST_KEYS,
+                "is a host setting: it belongs in the file given to 'paravisor launch'")
+    return _read_domain(reader, dom0=False), reader
+
+
+def _parse_host(text: str, path: str) -> tuple[HostConfig, SettingsReader]:
+    reader = SettingsReader(parse_xl(text, path), path)
+    _check_keys(reader, DOMAIN_KEYS | HOST_KEYS, frozenset(), "")
+    dom0 = _read_domain(reader, dom0=True)
+    return _read_host(reader, dom0), reader
 
 
 def read_config_text(path: str) -> str:
-    """The text of a config file; a missing, unreadable or non-UTF-8 file is a
-    ConfigError naming it."""
+    """The text of a config file; a missing, unreadable or non-UTF-8 file, or one that
+    is not a regular file of at most MAX_CONFIG_BYTES, is a ConfigError naming it."""
     try:
-        with open(path, encoding="utf-8") as handle:
-            return handle.read()
+        return read_input_file(path, "config file", MAX_CONFIG_BYTES,
+                               CONFIG_LIMIT_TEXT).decode("utf-8")
     except FileNotFoundError:
         raise ConfigError(path, 0, 0, "no such config file") from None
     except UnicodeDecodeError as err:
         raise ConfigError(path, 0, 0, f"not a text file (not UTF-8 at byte "
                                       f"{err.start})") from None
+    except InputFileError as err:
+        raise ConfigError(path, 0, 0, f"cannot read config file: it is "
+                                      f"{err.problem}") from None
     except OSError as err:
         raise ConfigError(path, 0, 0, f"cannot read config file: "
                                       f"{err.strerror or err}") from None

@@ -8,7 +8,9 @@ on_poweroff / on_reboot / on_crash / on_watchdog action decides: destroy it, res
 (destroy and create again from the same config), or preserve it shut down.
 
 Kernels named by source path (`kernel = "hello.s"`) are built with our toolchain on
-first use and cached for the process.
+first use and cached for the process.  A kernel file must be a regular file: an image no
+larger than its domain's memory, a source no larger than MAX_KERNEL_SOURCE_BYTES
+(toolstack.configfiles.kernel_file_limit); anything else is refused before it is read.
 """
 
 from __future__ import annotations
@@ -19,14 +21,15 @@ from dataclasses import dataclass
 from paravisor.builder import BuildError, build_domain, load_image_file, parse_image
 from paravisor.domain import Domain, ShutdownReason
 from paravisor.errors import UserError
+from paravisor.inputfiles import InputFileError, check_input_file
 from paravisor.sched.ctl import set_sched_credit
 from paravisor.services.blkback import Blkback, write_vbd_nodes
 from paravisor.services.netback import Netback, write_vif_nodes
 from paravisor.services.xenstore.daemon import XenStoreDaemon
 from paravisor.toolstack.config import DomainConfig
+from paravisor.toolstack.configfiles import kernel_file_limit
 from paravisor.toolstack.devices import DiskSpec
 
-SOURCE_SUFFIXES = (".s", ".S")
 MAX_RESTARTS = 5                     # a domain that keeps crashing is not restarted forever
 GUEST_OS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))), "guest_os")
@@ -40,18 +43,21 @@ def guest_os_dir() -> str:
     return os.path.dirname(os.path.abspath(pkg.__file__))
 
 
-def kernel_image(path: str):
-    """Load a kernel: an ELF image, or an assembly or C source we build (and cache)
-    here; C is compiled with `paravisor cc` and linked with crt0 and its libc."""
-    if path.endswith((*SOURCE_SUFFIXES, ".c")):
-        try:
-            key = (path, os.path.getmtime(path))
-        except OSError as err:
-            raise BuildError(f"{path}: cannot read the kernel source: {err.strerror}") from None
-        if key not in _image_cache:
-            _image_cache[key] = _build_source(path)
-        return parse_image(_image_cache[key], path)
-    return load_image_file(path)
+def kernel_image(path: str, memory_mib: int):
+    """Load the kernel of a domain with `memory_mib`: an ELF image, or an assembly or C
+    source we build (and cache) here; C is compiled with `paravisor cc` and linked with
+    crt0 and its libc.  A file of the wrong kind or size is an InputFileError."""
+    what, limit, limit_text = kernel_file_limit(path, memory_mib)
+    if what == "kernel image":
+        return load_image_file(path, memory_mib)
+    try:
+        check_input_file(path, what, limit, limit_text)
+        key = (path, os.path.getmtime(path))
+    except OSError as err:
+        raise BuildError(f"{path}: cannot read the kernel source: {err.strerror}") from None
+    if key not in _image_cache:
+        _image_cache[key] = _build_source(path)
+    return parse_image(_image_cache[key], path)
 
 
 def _build_source(path: str) -> bytes:
@@ -129,7 +135,10 @@ class Toolstack:
             raise BuildError(f"{cfg.path}: no kernel given")
         if any(d.name == cfg.name for d in self.hv.domains.values() if not d.dying):
             raise BuildError(f"{cfg.path}: a domain named {cfg.name!r} already exists")
-        image = kernel_image(cfg.kernel)
+        try:
+            image = kernel_image(cfg.kernel, cfg.memory)
+        except InputFileError as err:
+            raise BuildError(f"{cfg.path}: {err}") from None
         dom = self.hv.create_domain(cfg.name, max_vcpus=cfg.maxvcpus,
                                     max_event_channels=cfg.max_event_channels)
         dom.config = cfg

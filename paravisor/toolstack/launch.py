@@ -23,9 +23,11 @@ from paravisor.console import ConsoleHub
 from paravisor.domain import Domain, ShutdownReason
 from paravisor.errors import UserError
 from paravisor.hypervisor import Hypervisor
+from paravisor.inputfiles import InputFileError, check_input_file
 from paravisor.sched import make_scheduler
 from paravisor.services.console import ConsoleDaemon
 from paravisor.toolstack.config import DomainConfig, load_domain_config, load_host_config
+from paravisor.toolstack.configfiles import kernel_advice, kernel_file_limit
 from paravisor.toolstack.domains import (
     Toolstack,
     apply_schedule_params,
@@ -53,10 +55,14 @@ def boot_dom0(hv: Hypervisor, cfg: DomainConfig | None) -> Domain:
     name = cfg.name if cfg is not None else "Domain-0"
     memory = cfg.memory if cfg is not None else DOM0_MEMORY_MIB
     kernel = (cfg.kernel if cfg is not None else None) or builtin_dom0_kernel()
+    try:
+        image = kernel_image(kernel, memory)
+    except InputFileError as err:
+        raise BuildError(f"{cfg.path}: {err}" if cfg is not None else str(err)) from None
     dom0 = hv.create_domain(name, domid=0, privileged=True)
     if cfg is not None:
         apply_schedule_params(hv, dom0, cfg)
-    build_domain(hv, dom0, kernel_image(kernel), memory, (cfg.cmdline or "") if cfg else "")
+    build_domain(hv, dom0, image, memory, (cfg.cmdline or "") if cfg else "")
     hv.unpause(dom0)
     return dom0
 
@@ -148,9 +154,15 @@ def _engine(name: str):
 def run_kernel(path: str, *, memory_mib: int = DEFAULT_RUN_MEMORY_MIB,
                engine: str = "jit", max_seconds: float | None = None,
                stream: TextIO | None = None, cmdline: str = "", realtime: bool = False) -> int:
-    """Run one guest kernel (image or source); its shutdown code is the exit status."""
+    """Run one guest kernel (image or source); its shutdown code is the exit status.
+    A kernel that is not a regular file within its limit (an image larger than
+    `memory_mib`, say) is a UserError before anything is read."""
     if not os.path.exists(path):
         raise UserError(f"{path}: no such file")
+    try:
+        check_input_file(path, *kernel_file_limit(path, memory_mib))
+    except InputFileError as err:
+        raise UserError(f"{err}: {kernel_advice(err, '--memory')}") from None
     console = ConsoleHub(stream, raw=True)
     hv = Hypervisor(_host_mib([memory_mib]), console=console, engine_factory=_engine(engine))
     dom0 = hv.create_domain("Domain-0", domid=0, privileged=True)   # services only

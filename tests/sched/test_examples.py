@@ -29,7 +29,7 @@ def test_each_example_parses_and_its_guests_build(path):
     for guest_path in host.guests:
         guest, guest_warnings = load_domain_config(guest_path)
         assert guest_warnings == []
-        assert kernel_image(guest.kernel).entry
+        assert kernel_image(guest.kernel, guest.memory).entry
 
 
 def test_the_examples_set_what_they_promise():

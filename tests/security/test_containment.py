@@ -68,11 +68,11 @@ def test_a_failing_restart_spares_the_other_guests(two_guests, capsys, monkeypat
     from paravisor.toolstack import domains
     real, calls = domains.kernel_image, []
 
-    def vanishing(path):
+    def vanishing(path, *args):
         calls.append(path)
         if "hello" in path and sum("hello" in c for c in calls) > 1:
             raise BuildError(f"{path}: no such file")
-        return real(path)
+        return real(path, *args)
     monkeypatch.setattr(domains, "kernel_image", vanishing)
     status, out = launch(two_guests, capsys)
     assert "cannot restart hello: " in out and "no such file" in out, out

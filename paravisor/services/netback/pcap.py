@@ -13,6 +13,8 @@ frame after a crash.
 
 from __future__ import annotations
 
+import errno
+import os
 import struct
 from collections.abc import Callable
 
@@ -28,12 +30,23 @@ class PcapWriter:
     """Appends frames to a new capture file at `path` (truncated if it exists).
 
     `clock` gives the virtual time in ns for each record.  Opening errors are OSError
-    for the caller to report.  After `close()` further frames are ignored.
+    for the caller to report; the open never waits: a FIFO with no reader yet is such
+    an error (ENXIO), one with a reader (`wireshark -k -i FIFO`) is written to.  After
+    `close()` further frames are ignored.
     """
 
     def __init__(self, path: str, clock: Callable[[], int]) -> None:
         self.path, self.clock = path, clock
-        self.file = open(path, "wb")     # noqa: SIM115 -- lives as long as the writer
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NONBLOCK
+                         | os.O_CLOEXEC, 0o666)
+        except OSError as err:
+            if err.errno == errno.ENXIO:
+                raise OSError(err.errno, "a FIFO with no reader (start the reader "
+                                         "first)", path) from None
+            raise
+        os.set_blocking(fd, True)
+        self.file = open(fd, "wb")     # noqa: SIM115 -- lives as long as the writer
         self.records = 0
         self.file.write(GLOBAL_HEADER.pack(PCAP_MAGIC, *PCAP_VERSION, 0, 0, PCAP_SNAPLEN,
                                            LINKTYPE_ETHERNET))
