@@ -5,7 +5,8 @@ a domain, as an XSA researcher would, and powers off with 0 when the attack was 
 The hypervisor is a black box here: every attack runs through the real CLI in a fresh
 process with a time-out, so a host that hangs or dies fails the test instead of taking the
 suite with it.  `run_attack(name, engine)` builds the kernel once per session (C or
-assembly) and runs it with `paravisor run`; tests parametrize over both engines.
+assembly) and runs it with `paravisor run`; a test that takes the `engine` fixture runs
+once per engine.
 """
 
 from __future__ import annotations
@@ -42,6 +43,12 @@ def paravisor(*args: str, timeout: float = HOST_TIMEOUT_S) -> subprocess.Complet
     """`paravisor ARGS...` in a fresh interpreter (-P: the installed package)."""
     return subprocess.run([sys.executable, "-P", "-m", "paravisor.cli", *args],
                           capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request) -> str:
+    """Each engine in turn: an attack must be contained on the interpreter and the JIT."""
+    return request.param
 
 
 @pytest.fixture(scope="session")

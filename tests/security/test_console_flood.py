@@ -18,8 +18,6 @@ import subprocess
 import sys
 import tracemalloc
 
-import pytest
-
 from paravisor.console import (
     CONSOLE_HISTORY_BYTES,
     CONSOLE_HISTORY_LINES,
@@ -36,8 +34,6 @@ from paravisor.services.console import ConsoleDaemon
 from paravisor.toolstack.config import DomainConfig
 from paravisor.toolstack.domains import Toolstack, guest_os_dir
 
-# conftest.py's ENGINES and helpers cannot be imported under --import-mode=importlib.
-ENGINES = ("interp", "jit")
 NAME = "console_flood"
 IO_FLOOD_BYTES = 2 * 32 * 65536       # the kernel's console_io flood: 4 MiB
 RING_FLOOD_BYTES = 2 * 98304          # and its ring flood: 192 KiB
@@ -71,7 +67,6 @@ def _suppressed(lines: list[str]) -> list[int]:
 
 # --- end to end ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("engine", ENGINES)
 def test_a_console_flood_is_contained_under_run(run_attack, engine):
     result = run_attack(NAME, engine)
     assert result.contained(NAME), (result.status, result.err, result.out[-300:])
@@ -79,7 +74,6 @@ def test_a_console_flood_is_contained_under_run(run_attack, engine):
     assert RING_FLOOD_BYTES < len(result.out) <= OUTPUT_BOUND
 
 
-@pytest.mark.parametrize("engine", ENGINES)
 def test_a_console_flood_is_contained_under_launch(attack_image, tmp_path, engine):
     (tmp_path / "flood.cfg").write_text(
         f'name = "{NAME}"\nkernel = "{attack_image(NAME)}"\nmemory = 16\n')

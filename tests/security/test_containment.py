@@ -10,15 +10,16 @@ traceback.  (Strict mode, used by most unit tests, re-raises instead.)
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from paravisor.builder import BuildError
 from paravisor.cli import main
 from paravisor.mm import MMBug
+from paravisor.toolstack.domains import guest_os_dir
 
-from .conftest import ATTACKS
-
-GUEST_OS = ATTACKS.parent.parent
+GUEST_OS = Path(guest_os_dir())
 
 
 @pytest.fixture

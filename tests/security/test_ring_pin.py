@@ -21,10 +21,7 @@ from paravisor.mm.invariants import check_invariants
 from paravisor.mm.pv_mmu import pin_table, unpin_table
 from paravisor.services.foreign import ForeignMapError, ForeignPage
 
-from .conftest import ENGINES
 
-
-@pytest.mark.parametrize("engine", ENGINES)
 def test_a_guest_cannot_make_its_service_rings_page_tables(run_attack, engine):
     result = run_attack("ring_pin", engine)
     assert result.contained("ring_pin"), result.out + result.err
