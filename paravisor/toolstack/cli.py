@@ -42,6 +42,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     r.add_argument("--max-seconds", type=float,
                    help="stop after this much virtual time (exit status 124)")
     r.add_argument("--cmdline", default="", help="the guest's command line (start_info)")
+    r.add_argument("--sched", choices=SCHEDULERS, default="credit",
+                   help="scheduler (default: credit)")
     r.add_argument("--realtime", action="store_true",
                    help="one host thread per pCPU, guest code in parallel (JIT); runs are "
                         "NOT deterministic (the default mode is)")
@@ -61,4 +63,4 @@ def _run(args: argparse.Namespace) -> int:
         raise UserError("--memory must be at least 1 MiB")
     return run_kernel(args.kernel, memory_mib=args.memory, engine=args.engine,
                       max_seconds=args.max_seconds, cmdline=args.cmdline,
-                      realtime=args.realtime)
+                      sched=args.sched, realtime=args.realtime)

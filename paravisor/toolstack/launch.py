@@ -153,10 +153,12 @@ def _engine(name: str):
 
 def run_kernel(path: str, *, memory_mib: int = DEFAULT_RUN_MEMORY_MIB,
                engine: str = "jit", max_seconds: float | None = None,
-               stream: TextIO | None = None, cmdline: str = "", realtime: bool = False) -> int:
-    """Run one guest kernel (image or source); its shutdown code is the exit status.
-    A kernel that is not a regular file within its limit (an image larger than
-    `memory_mib`, say) is a UserError before anything is read."""
+               stream: TextIO | None = None, cmdline: str = "", sched: str = "credit",
+               realtime: bool = False) -> int:
+    """Run one guest kernel (image or source) on one pCPU under the scheduler `sched`
+    names; its shutdown code is the exit status.  A kernel that is not a regular file
+    within its limit (an image larger than `memory_mib`, say) is a UserError before
+    anything is read."""
     if not os.path.exists(path):
         raise UserError(f"{path}: no such file")
     try:
@@ -164,7 +166,8 @@ def run_kernel(path: str, *, memory_mib: int = DEFAULT_RUN_MEMORY_MIB,
     except InputFileError as err:
         raise UserError(f"{err}: {kernel_advice(err, '--memory')}") from None
     console = ConsoleHub(stream, raw=True)
-    hv = Hypervisor(_host_mib([memory_mib]), console=console, engine_factory=_engine(engine))
+    hv = Hypervisor(_host_mib([memory_mib]), console=console, engine_factory=_engine(engine),
+                    scheduler=make_scheduler(sched))
     dom0 = hv.create_domain("Domain-0", domid=0, privileged=True)   # services only
     daemon = ConsoleDaemon(hv, dom0)
     toolstack = Toolstack(hv, dom0, daemon)
