@@ -45,6 +45,7 @@ from paravisor.loop import Loop, Pcpu
 from paravisor.mm.frametable import MemoryDomain, MemoryManager
 from paravisor.sched.credit import CreditScheduler
 from paravisor.sched.interface import Scheduler
+from paravisor.timers import next_periodic_tick
 from paravisor.trace import Tracer
 from paravisor.traps import BounceError, bounce_event, bounce_trap, register_dump
 
@@ -380,7 +381,8 @@ class Hypervisor:
 
     def _fire_timers(self) -> None:
         """Fire every guest and service timer due at `self.now` (global time, between
-        quanta)."""
+        quanta).  A periodic timer fires once however many ticks it is behind (its
+        domain was paused), and its next tick is computed, not counted up to."""
         now = self.now
         while self.service_timers and self.service_timers[0][0] <= now:
             _, _, fn, domid = heapq.heappop(self.service_timers)
@@ -397,8 +399,8 @@ class Hypervisor:
                     vcpu.singleshot_deadline = 0
                     fired = True
                 if periodic and periodic <= now:
-                    while vcpu.periodic_next <= now:
-                        vcpu.periodic_next += vcpu.periodic_period
+                    vcpu.periodic_next = next_periodic_tick(now, periodic,
+                                                            vcpu.periodic_period)
                     fired = True
                 if fired:
                     self.events.send_virq(dom, Virq.VIRQ_TIMER, vcpu.vcpu_id)

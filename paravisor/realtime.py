@@ -108,7 +108,7 @@ class RealtimeRunner:
                         return
                     why = self.loop._housekeeping(until, max_ns)
                     if why is None and not pcpu.busy:
-                        why = self._idle_wait()
+                        why = self._idle_wait(max_ns)
                     if why is not None:
                         self.why = self.why or why
                         self.wake.notify_all()
@@ -134,11 +134,12 @@ class RealtimeRunner:
         return (clock >= self.loop.global_now + MAX_LEAD_NS
                 or (max_ns is not None and clock >= max_ns))
 
-    def _idle_wait(self) -> str | None:
+    def _idle_wait(self, max_ns: int | None) -> str | None:
         """This pCPU has nothing to do (lock held): if no pCPU is busy, jump global time
-        to the next timer like the deterministic loop does; then wait to be notified."""
+        to the next timer (no further than `max_ns`) like the deterministic loop does;
+        then wait to be notified."""
         if not any(p.busy for p in self.loop.pcpus):
-            why = self.loop._idle(None)
+            why = self.loop._idle(max_ns)
             if why is not None:
                 return why
             return None               # global time moved: housekeeping fires the timer

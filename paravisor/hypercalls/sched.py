@@ -17,6 +17,7 @@ from paravisor.hypercalls.abi import (
 )
 from paravisor.hypercalls.common import HypercallError, read_struct, require_privileged
 from paravisor.hypercalls.errno import Errno
+from paravisor.timers import guest_deadline
 
 SCHED_POLL_MAX_PORTS = 128
 
@@ -59,7 +60,9 @@ def do_sched_op(hv, vcpu, cmd: int, arg: int, *_) -> int:
 
 
 def _poll(hv, vcpu, args: dict) -> int:
-    """Block until one of the ports is pending or the (absolute) timeout passes."""
+    """Block until one of the ports is pending or the (absolute) timeout passes; a
+    timeout that has passed, or is negative as Xen's s_time_t, returns at once; 0 means
+    none (with no ports either, the vCPU waits for nothing: the loop reports it)."""
     nr = args["nr_ports"]
     if nr > SCHED_POLL_MAX_PORTS:
         raise HypercallError(Errno.EINVAL, "too many ports to poll")
@@ -71,10 +74,10 @@ def _poll(hv, vcpu, args: dict) -> int:
             raise HypercallError(Errno.EINVAL, f"port {port} out of range")
         if hv.events.is_pending(dom, port):
             return 0
-    timeout = args["timeout"]
-    if timeout and timeout <= hv.now:
+    deadline = guest_deadline(hv.now, args["timeout"]) if args["timeout"] else 0
+    if deadline and deadline <= hv.now:
         return 0
-    vcpu.poll_ports, vcpu.poll_deadline = ports, timeout
+    vcpu.poll_ports, vcpu.poll_deadline = ports, deadline
     vcpu.state = VcpuState.BLOCKED
     hv.sched.sleep(vcpu, hv.now)
     return 0

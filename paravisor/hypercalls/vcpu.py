@@ -18,14 +18,18 @@ no vCPU is -ENOENT (checked before the command, as Xen does).
   VCPUOP_stop_periodic_timer.
 - VCPUOP_set_singleshot_timer {timeout_abs_ns, flags} and stop_singleshot_timer: on
   the calling vCPU only (-EINVAL for another, as Xen).  With VCPU_SSHOTTMR_future a
-  deadline already passed is -ETIME; without it the timer fires at once.
+  deadline already passed is -ETIME; without it the timer fires at once.  A timeout
+  with bit 63 set is negative as Xen's s_time_t, so it has passed: it fires at once
+  (also with VCPU_SSHOTTMR_future, which Xen checks on the raw u64).
 - Everything else (register_runstate_memory_area, register_vcpu_info, send_nmi, ...)
   is -ENOSYS.
 
 set_timer_op(lo, hi): the calling vCPU's single-shot timer, an absolute deadline in ns
-in two registers, low word first; 0 cancels it; a deadline already passed fires at once.
+in two registers, low word first; 0 cancels it; a deadline already passed fires at once;
+a negative one, or one 2^50 ns or more ahead, fires in 100 ms (Xen's do_set_timer_op).
 Timers live on the Vcpu (singleshot_deadline, periodic_period/periodic_next) and the
 hypervisor loop fires them with VIRQ_TIMER; "at once" means VIRQ_TIMER is raised here.
+Every deadline is made by paravisor.timers, so none is ever armed past STIME_MAX.
 """
 
 from __future__ import annotations
@@ -55,10 +59,15 @@ from paravisor.hypercalls.abi import (
 from paravisor.hypercalls.common import read_struct, write_struct
 from paravisor.hypercalls.errno import Errno
 from paravisor.hypercalls.vcpu_context import apply_context, is_initialised, parse_context
+from paravisor.timers import (
+    STIME_DELTA_MAX,
+    guest_deadline,
+    next_periodic_tick,
+    timer_op_deadline,
+)
 
 NS_PER_MS = 1_000_000
 MIN_PERIOD_NS = 1 * NS_PER_MS          # Xen: MILLISECS(1)
-STIME_DELTA_MAX = (1 << 62) - 1        # Xen: (s_time_t)(~0ULL >> 2)
 _WORD_SHIFT = 32
 
 
@@ -126,7 +135,7 @@ def _set_periodic_timer(hv, caller, target, arg: int) -> int:
     if not MIN_PERIOD_NS <= period <= STIME_DELTA_MAX:
         return -Errno.EINVAL
     target.periodic_period = period
-    target.periodic_next = hv.now + period
+    target.periodic_next = next_periodic_tick(hv.now, hv.now, period)
     return 0
 
 
@@ -139,10 +148,10 @@ def _set_singleshot_timer(hv, caller, target, arg: int) -> int:
     if target is not caller:
         return -Errno.EINVAL
     timer = read_struct(hv, caller, VCPU_SET_SINGLESHOT_TIMER, arg)
-    deadline = timer["timeout_abs_ns"]
-    if timer["flags"] & VCPU_SSHOTTMR_future and deadline < hv.now:
+    timeout = timer["timeout_abs_ns"]
+    if timer["flags"] & VCPU_SSHOTTMR_future and timeout < hv.now:
         return -Errno.ETIME
-    arm_singleshot(hv, target, deadline)
+    arm_singleshot(hv, target, guest_deadline(hv.now, timeout))
     return 0
 
 
@@ -154,7 +163,8 @@ def _stop_singleshot_timer(hv, caller, target, arg: int) -> int:
 
 
 def arm_singleshot(hv, vcpu, deadline: int) -> None:
-    """Set `vcpu`'s single-shot timer; a deadline not in the future fires now."""
+    """Set `vcpu`'s single-shot timer to `deadline` (made by paravisor.timers); a
+    deadline not in the future fires now."""
     if deadline <= hv.now:
         vcpu.singleshot_deadline = 0
         hv.events.send_virq(vcpu.domain, Virq.VIRQ_TIMER, vcpu.vcpu_id)
@@ -163,11 +173,11 @@ def arm_singleshot(hv, vcpu, deadline: int) -> None:
 
 
 def do_set_timer_op(hv, vcpu, timeout_lo: int, timeout_hi: int, *_) -> int:
-    deadline = (timeout_hi << _WORD_SHIFT) | timeout_lo
-    if deadline == 0:
+    timeout = (timeout_hi << _WORD_SHIFT) | timeout_lo
+    if timeout == 0:
         vcpu.singleshot_deadline = 0
     else:
-        arm_singleshot(hv, vcpu, deadline)
+        arm_singleshot(hv, vcpu, timer_op_deadline(hv.now, timeout))
     return 0
 
 
