@@ -21,7 +21,9 @@ Model (xen/common/sched/credit.c):
 - each busy pCPU ticks every tslice/3 (10 ms): the current vCPU is charged, loses its
   boost, and joins the active (earning) list; a pCPU with queued work and an idle peer
   tickles the peer so it steals the work (Xen migrates the running vCPU instead);
-- the global accounting runs every tslice (30 ms) from boot.
+- the global accounting runs every tslice (30 ms) from boot; after a jump of virtual
+  time, the periods it missed are accounted in one go (credit_account's
+  csched_acct_periods), in a bounded number of steps.
 
 Ownership: the hypervisor loop (see interface.py); `CschedVcpu.processor` is the pCPU
 whose runqueue holds (or runs) the vCPU, like Xen's v->processor.
@@ -351,23 +353,36 @@ class CreditScheduler(Scheduler):
         return self.next_acct
 
     def timer(self, now: int) -> Tickles:
-        """csched_acct, for every period boundary up to `now`."""
-        tickles: list[int] = []
-        while self.next_acct <= now:
-            at = self.next_acct
-            self.next_acct += self.timing.tslice_ns
-            tickles += self._account(at)
+        """csched_acct for every period boundary up to `now`: the first on its own (it
+        charges the running vCPUs up to its end), all the others in one go
+        (acct.csched_acct_periods), so catching up after a jump of virtual time costs
+        the same however long the jump.  Only an idle host jumps past more than one
+        boundary (every pCPU idle until a far timer: nothing runs meanwhile)."""
+        tslice = self.timing.tslice_ns
+        periods = acct.acct_periods_due(self.next_acct, now, tslice)
+        if not periods:
+            return NO_TICKLE
+        first = self.next_acct
+        self.next_acct += periods * tslice
+        tickles = self._account(first)
+        if periods > 1:
+            tickles += self._account(first + (periods - 1) * tslice, periods - 1)
         return tuple(dict.fromkeys(tickles))
 
-    def _account(self, now: int) -> list[int]:
+    def _account(self, now: int, periods: int = 1) -> list[int]:
+        """Account `periods` periods, the last ending at `now`, and apply the outcome.
+        The running vCPUs are charged up to `now` first (a vCPU still running across
+        several boundaries would be charged once for all of them; the loop never lets
+        that happen: a running pCPU stops at every tick)."""
         for svc in self.curr:
             if svc is not None:
                 self._burn(svc, now)    # charge the running vCPUs up to the period's end
         doms = list(self.active_doms)
-        result = acct.csched_acct(
+        result = acct.csched_acct_periods(
             [acct.AcctDomain(d.weight, d.cap, tuple(acct.AcctVcpu(s.credit, s.parked)
                                                   for s in d.active)) for d in doms],
-            nr_pcpus=self.nr_pcpus, credits_per_tslice=self.timing.credits_per_tslice,
+            periods, nr_pcpus=self.nr_pcpus,
+            credits_per_tslice=self.timing.credits_per_tslice,
             credit_balance=self.credit_balance)
         self.credit_balance = result.credit_balance
         tickles: list[int] = []

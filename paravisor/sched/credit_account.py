@@ -15,6 +15,15 @@ drive the accounting directly.  Units and defaults are Xen's (xen/common/sched/c
   (cap x credits_per_tslice + 99) / 100, and a vCPU of a capped domain whose credit
   falls below minus its share of that is *parked* (not scheduled) until its credit is
   back to 0 or more.
+
+Many periods at once (`csched_acct_periods`): when virtual time jumps (every pCPU idle
+until a far timer) the accounting owes one period per time slice of the jump, which a
+guest can make ~10^11.  Nothing runs meanwhile, so nothing is debited, and every active
+vCPU gains at least one credit per period: within 2 x credits_per_tslice + 1 periods
+each one passes +credits_per_tslice and stops earning, after which a period changes
+nothing (the fixed point).  So the periods are replayed only until that point, and runs
+of identical periods (same active set and order, no debt to recover) are added up in
+one multiplication: the cost is bounded by the number of vCPUs, not by the jump.
 """
 
 from __future__ import annotations
@@ -120,6 +129,12 @@ class AcctResult:
     credit_balance: int        # carried into the next period
 
 
+def acct_periods_due(next_acct: int, now: int, tslice_ns: int) -> int:
+    """How many accounting periods have ended by `now` when the next one ends at
+    `next_acct` (0: none yet), computed rather than counted."""
+    return 0 if now < next_acct else (now - next_acct) // tslice_ns + 1
+
+
 def csched_acct(domains: Sequence[AcctDomain], *, nr_pcpus: int, credits_per_tslice: int,
                 credit_balance: int = 0) -> AcctResult:
     """One accounting period (Xen's csched_acct) over the active domains, in list order.
@@ -127,15 +142,23 @@ def csched_acct(domains: Sequence[AcctDomain], *, nr_pcpus: int, credits_per_tsl
     The order matters only for how credit a capped domain cannot use is handed on to
     the domains after it; domains that took such extra credit move to the front.
     """
+    return _acct_period(domains, nr_pcpus, credits_per_tslice, credit_balance)[0]
+
+
+def _acct_period(domains: Sequence[AcctDomain], nr_pcpus: int, credits_per_tslice: int,
+                 credit_balance: int) -> tuple[AcctResult, tuple[int, ...]]:
+    """csched_acct, and what each domain's vCPUs earned (per vCPU, per domain): that
+    depends on the weights, caps, numbers of active vCPUs, order and (when negative)
+    the balance, never on the credits themselves."""
     weight_total = sum(d.weight * len(d.vcpus) for d in domains)
     if weight_total == 0:
-        return AcctResult((), tuple(range(len(domains))), 0)
+        return AcctResult((), tuple(range(len(domains))), 0), ()
     credit_total = credits_per_tslice * nr_pcpus
     if credit_balance < 0:        # converge the balance towards 0 when it drops negative
         credit_total -= credit_balance
     weight_left, credit_xtra, balance = weight_total, False, 0
     order = list(range(len(domains)))
-    outcomes = []
+    outcomes, earned = [], []
     for index, dom in enumerate(domains):
         active = len(dom.vcpus)
         weight_left -= dom.weight * active
@@ -162,7 +185,106 @@ def csched_acct(domains: Sequence[AcctDomain], *, nr_pcpus: int, credits_per_tsl
                         for v in dom.vcpus)
         balance += sum(r.credit for r in results)
         outcomes.append(results)
-    return AcctResult(tuple(outcomes), tuple(order), balance)
+        earned.append(per_vcpu)
+    return AcctResult(tuple(outcomes), tuple(order), balance), tuple(earned)
+
+
+@dataclass
+class _Earning:
+    """A domain still active during csched_acct_periods: its input index and the input
+    indexes and current state of its vCPUs that still earn."""
+    index: int
+    weight: int
+    cap: int
+    vcpus: list[tuple[int, AcctVcpu]]
+
+    def acct_domain(self) -> AcctDomain:
+        return AcctDomain(self.weight, self.cap, tuple(v for _, v in self.vcpus))
+
+
+def csched_acct_periods(domains: Sequence[AcctDomain], periods: int, *, nr_pcpus: int,
+                        credits_per_tslice: int, credit_balance: int = 0) -> AcctResult:
+    """`periods` (>= 1) accounting periods in a row, with no run time debited between
+    them (every pCPU idle): what calling csched_acct that many times would leave, each
+    period over the domains and vCPUs the previous one left active, in its new order.
+
+    Returns, for every input vCPU, the outcome of the last period it took part in (a
+    vCPU that stopped earning keeps the one that stopped it); `order` lists the input
+    domains still active at the end in their final order, then the others; the balance
+    is the last period's.  Costs a bounded number of csched_acct calls whatever
+    `periods` is: at most 2 x credits_per_tslice + 2, and about two per vCPU when
+    nothing is capped (module docstring).
+    """
+    if periods < 1:
+        raise ValueError(f"{periods} accounting periods: at least one is needed")
+    if any(d.weight < 1 or not d.vcpus for d in domains):
+        raise ValueError("every active domain has a weight of at least 1 and a vCPU")
+    last: list[list[VcpuOutcome | None]] = [[None] * len(d.vcpus) for d in domains]
+    earning = [_Earning(i, d.weight, d.cap, list(enumerate(d.vcpus)))
+               for i, d in enumerate(domains)]
+    balance, left = credit_balance, periods
+    while left and earning:
+        result, earned = _acct_period([e.acct_domain() for e in earning], nr_pcpus,
+                                      credits_per_tslice, balance)
+        left -= 1
+        steady = (balance >= 0 and result.credit_balance >= 0
+                  and result.order == tuple(range(len(earning)))
+                  and all(o.active for outs in result.outcomes for o in outs))
+        balance = result.credit_balance
+        earning = _carry_over(earning, result, last)
+        if steady and left:
+            skipped = _skip_steady_periods(earning, earned, left, credits_per_tslice, last)
+            if skipped:
+                left -= skipped
+                balance = sum(v.credit for e in earning for _, v in e.vcpus)
+    if left:                      # nobody earns any more: csched_acct([]) from here on
+        balance = 0
+    still = [e.index for e in earning]
+    order = still + [i for i in range(len(domains)) if i not in still]
+    outcomes = tuple(tuple(o for o in outs if o is not None) for outs in last)  # all set
+    return AcctResult(outcomes, tuple(order), balance)
+
+
+def _carry_over(earning: list[_Earning], result: AcctResult,
+                last: list[list[VcpuOutcome | None]]) -> list[_Earning]:
+    """Record one period's outcomes; the domains and vCPUs that still earn, in the
+    period's new order (what the scheduler's active lists become)."""
+    for dom, outs in zip(earning, result.outcomes, strict=True):
+        for (j, _), outcome in zip(dom.vcpus, outs, strict=True):
+            last[dom.index][j] = outcome
+    carried = []
+    for position in result.order:
+        dom = earning[position]
+        vcpus = [(j, AcctVcpu(o.credit, o.parked))
+                 for (j, _), o in zip(dom.vcpus, result.outcomes[position], strict=True)
+                 if o.active]
+        if vcpus:
+            carried.append(_Earning(dom.index, dom.weight, dom.cap, vcpus))
+    return carried
+
+
+def _skip_steady_periods(earning: list[_Earning], earned: tuple[int, ...], left: int,
+                         credits_per_tslice: int,
+                         last: list[list[VcpuOutcome | None]]) -> int:
+    """The period just accounted changed neither the active set nor the order and left
+    no debt (balance >= 0), so the next ones earn each vCPU the same `earned` as long
+    as none passes +credits_per_tslice: add up as many of them as that allows (at most
+    `left`) at once.  Credits only rise meanwhile (each earns >= 1), so none is clamped
+    or newly parked, and a parked one is unparked once back at 0, as one period at a
+    time would do.  Returns how many periods it added up."""
+    skipped = min([left] + [(credits_per_tslice - v.credit) // gain
+                            for e, gain in zip(earning, earned, strict=True)
+                            for _, v in e.vcpus])
+    if skipped <= 0:
+        return 0
+    for e, gain in zip(earning, earned, strict=True):
+        for k, (j, v) in enumerate(e.vcpus):
+            credit = v.credit + skipped * gain
+            parked = v.parked and credit < 0
+            e.vcpus[k] = (j, AcctVcpu(credit, parked))
+            last[e.index][j] = VcpuOutcome(credit, Pri.OVER if credit < 0 else Pri.UNDER,
+                                           parked, True)
+    return skipped
 
 
 def _account_vcpu(vcpu: AcctVcpu, earned: int, cap: int, cap_per_vcpu: int,
