@@ -19,11 +19,12 @@ drive the accounting directly.  Units and defaults are Xen's (xen/common/sched/c
 Many periods at once (`csched_acct_periods`): when virtual time jumps (every pCPU idle
 until a far timer) the accounting owes one period per time slice of the jump, which a
 guest can make ~10^11.  Nothing runs meanwhile, so nothing is debited, and every active
-vCPU gains at least one credit per period: within 2 x credits_per_tslice + 1 periods
+vCPU gains at least one credit per period: within 2 x credits_per_tslice + 2 periods
 each one passes +credits_per_tslice and stops earning, after which a period changes
 nothing (the fixed point).  So the periods are replayed only until that point, and runs
 of identical periods (same active set and order, no debt to recover) are added up in
-one multiplication: the cost is bounded by the number of vCPUs, not by the jump.
+one multiplication: the cost is a few periods per vCPU (never more than 2 x
+credits_per_tslice + 2), not one per period of the jump.
 """
 
 from __future__ import annotations
