@@ -21,7 +21,7 @@ import pytest
 from paravisor.toolstack.domains import guest_os_dir
 
 ATTACKS = Path(guest_os_dir()) / "tests" / "attacks"
-HOST_TIMEOUT_S = 120     # wall clock: a contained attack ends in a few seconds
+HOST_TIMEOUT_S = 60      # wall clock: a contained attack ends in a few seconds
 ENGINES = ("interp", "jit")
 
 
