@@ -104,7 +104,7 @@ def test_a_false_layout_claim_fails_to_compile(tmp_path):
 
 
 def test_inc_assembles_with_the_toolchain():
-    asm = pytest.importorskip("paravisor.toolchain.asm")
+    from paravisor.toolchain import asm
     source = (f'.include "{INC.name}"\n.text\n'
               "li t0, __HYPERVISOR_sched_op\nli a0, SCHEDOP_shutdown\n"
               "lw a1, START_INFO_NR_PAGES(a0)\nli a2, GNTST_permission_denied\n")

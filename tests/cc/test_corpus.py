@@ -37,7 +37,6 @@ def test_corpus_output(program: Path, opt: int, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("program", PROGRAMS, ids=lambda p: p.stem)
 def test_corpus_on_the_jit(program: Path, tmp_path: Path) -> None:
-    pytest.importorskip("paravisor.jit")
     elf = build_c(program.read_text(), name=program.name, folder=str(tmp_path))
     assert run_image(elf, engine="jit") == run_image(elf, engine="interp")
 

@@ -2,9 +2,8 @@
 
 `run_guest(path, cmdline="")` runs `paravisor run` in-process and returns a GuestRun
 (exit status, console output, stderr); `launch_host(config)` runs `paravisor launch`.
-`require_hypercalls(*numbers)` skips a test while a hypercall it depends on is not yet
-in the dispatch table (several families are landing in parallel), so the guest tests
-start checking them the moment they exist.
+`require_hypercalls(*numbers)` fails a test whose guest needs a hypercall that is missing
+from the dispatch table: a missing handler is a bug, not a reason to skip.
 """
 
 from __future__ import annotations
@@ -51,7 +50,7 @@ def require_hypercalls():
     def require(*numbers: Hypercall) -> None:
         missing = missing_hypercalls(*numbers)
         if missing:
-            pytest.skip(f"hypercall(s) not implemented yet: {', '.join(missing)}")
+            pytest.fail(f"hypercall(s) missing from the dispatch table: {', '.join(missing)}")
     return require
 
 

@@ -43,7 +43,10 @@ def run_guest(path, engine_factory):
     return status, out.getvalue(), hv.now, instructions
 
 
-@pytest.mark.skipif(not KERNELS, reason="no guest kernels in guest_os/ yet")
+def test_the_guest_kernels_are_found():
+    assert len(KERNELS) >= 5, f"guest kernels missing from {guest_os_dir()}"
+
+
 @pytest.mark.parametrize("path", KERNELS, ids=lambda p: os.path.relpath(p, guest_os_dir()))
 def test_guest_runs_identically_on_both_engines(path):
     reference = run_guest(path, Interpreter)
