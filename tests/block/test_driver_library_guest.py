@@ -5,7 +5,7 @@ blkfront's API edges (ranges, long I/O split into requests, two disks, shutdown)
 import io
 from pathlib import Path
 
-from paravisor.toolchain.cc.testing import run_c
+from paravisor.testing.cc import run_c
 from paravisor.toolstack.launch import launch
 
 ROOT = Path(__file__).resolve().parents[2]

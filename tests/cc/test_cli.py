@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from paravisor.testing.toolchain import run_cli
 from paravisor.toolchain.elf import ET_EXEC, ET_REL, read_elf
-from paravisor.toolchain.testing import run_cli
 
 PROGRAM = """#include <stdio.h>
 #include "config.h"
@@ -34,7 +34,7 @@ def test_compile_link_and_run(tmp_path: Path) -> None:
                                 "-o", str(elf)])
     assert (status, out, err) == (0, "", "")
     assert read_elf(elf.read_bytes(), str(elf)).type == ET_EXEC
-    from paravisor.toolchain.cc.testing import run_image
+    from paravisor.testing.cc import run_image
     assert run_image(str(elf)) == (7, "hi 7\n")
 
 

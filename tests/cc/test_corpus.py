@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from paravisor.toolchain.cc.testing import build_c, run_image
+from paravisor.testing.cc import build_c, run_image
 
 CORPUS = Path(__file__).parent / "corpus"
 PROGRAMS = sorted(CORPUS.glob("*.c"))

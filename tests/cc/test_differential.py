@@ -1,14 +1,15 @@
 """Differential properties: random integer expressions and statements over int,
 unsigned, char, unsigned char, short, unsigned short, an array and a pointer into it,
 compiled by paravisor cc and run as a guest, must print what a Python model of C's
-ILP32 semantics computes (paravisor/toolchain/cc/cmodel.py)."""
+ILP32 semantics computes (paravisor/testing/cmodel.py)."""
 
 from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from paravisor.toolchain.cc.cmodel import (
+from paravisor.testing.cc import run_c
+from paravisor.testing.cmodel import (
     binary,
     cast,
     literal,
@@ -18,7 +19,6 @@ from paravisor.toolchain.cc.cmodel import (
     unary,
     variable,
 )
-from paravisor.toolchain.cc.testing import run_c
 
 
 @settings(max_examples=30)

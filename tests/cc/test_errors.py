@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from paravisor.errors import UserError
+from paravisor.testing.toolchain import run_cli
 from paravisor.toolchain.cc import CompileError, compile_c
-from paravisor.toolchain.testing import run_cli
 
 CASES = [
     ("int main(void) { float f = 1; return 0; }", 1, 18, "floating point"),

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from paravisor.toolchain.cc.testing import run_c
+from paravisor.testing.cc import run_c
 
 LIBC_PATH = ctypes.util.find_library("c")
 libc = ctypes.CDLL(LIBC_PATH) if LIBC_PATH else None

@@ -99,7 +99,7 @@ def test_every_hypercall_but_iret_has_a_wrapper() -> None:
 
 
 def test_an_enumerator_is_a_value_in_a_conditional_expression() -> None:
-    from paravisor.toolchain.cc.testing import run_c
+    from paravisor.testing.cc import run_c
     status, out = run_c("""
         #include <stdio.h>
         enum e { A = 3, B = 7 };

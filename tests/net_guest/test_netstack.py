@@ -9,7 +9,7 @@ import struct
 
 import pytest
 
-from paravisor.toolchain.cc.testing import run_c
+from paravisor.testing.cc import run_c
 
 MAC_A = bytes.fromhex("00163e000001")
 MAC_B = bytes.fromhex("00163e000002")

@@ -11,7 +11,7 @@ from paravisor import ring_header
 from paravisor.generated import stale_files
 from paravisor.hypercalls.abi_io import BLKIF_REQUEST, BLKIF_RESPONSE, BLKIF_RING_SIZE
 from paravisor.ring import BackRing, BytesPage, FrontRing, RingLayout, SharedRing
-from paravisor.toolchain.cc.testing import run_c
+from paravisor.testing.cc import run_c
 
 ROOT = Path(__file__).resolve().parents[2]
 START = 2**32 - 40            # every index starts here, so the script crosses 2**32

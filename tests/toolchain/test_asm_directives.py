@@ -6,6 +6,7 @@ import pytest
 
 from paravisor.errors import SourceError
 from paravisor.isa.table import encode
+from paravisor.testing.toolchain import assemble_elf, section_bytes
 from paravisor.toolchain.asm import assemble
 from paravisor.toolchain.elf import (
     R_PV32_32,
@@ -21,7 +22,6 @@ from paravisor.toolchain.elf import (
     STT_OBJECT,
     read_elf,
 )
-from paravisor.toolchain.testing import assemble_elf, section_bytes
 
 NOP = encode("addi", rd=0, rs1=0, imm=0).to_bytes(4, "little")
 

@@ -7,9 +7,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from paravisor.errors import SourceError
+from paravisor.testing.toolchain import assemble_elf, section_bytes
 from paravisor.toolchain.asm import assemble
 from paravisor.toolchain.elf import R_PV32_HI20, R_PV32_LO12
-from paravisor.toolchain.testing import assemble_elf, section_bytes
 
 
 def value_of(expr: str) -> int:

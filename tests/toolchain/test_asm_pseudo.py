@@ -3,7 +3,7 @@
 import pytest
 
 from paravisor.isa.table import encode
-from paravisor.toolchain.testing import text_words
+from paravisor.testing.toolchain import text_words
 
 A0, A1, SP, RA, ZERO = 3, 4, 2, 1, 0
 

@@ -6,9 +6,9 @@ from hypothesis import strategies as st
 
 from paravisor.isa.disasm import disassemble
 from paravisor.isa.table import IMM_RANGES, INSTRUCTIONS, encode, operand_fields
+from paravisor.testing.toolchain import text_words
 from paravisor.toolchain.asm import assemble
 from paravisor.toolchain.ld import link
-from paravisor.toolchain.testing import text_words
 
 BASE = 0x20000
 

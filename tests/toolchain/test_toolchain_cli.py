@@ -7,8 +7,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from paravisor.testing.toolchain import run_cli
 from paravisor.toolchain.ld import build_image
-from paravisor.toolchain.testing import run_cli
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

@@ -7,7 +7,7 @@ import io
 import os
 import tempfile
 
-from .driver import build_program
+from paravisor.toolchain.cc.driver import build_program
 
 
 def build_c(source: str, *, opt: int = 1, name: str = "prog.c",

@@ -1,7 +1,7 @@
 """Instruction counts of benchmark kernels: paravisor cc (-O0, -O1) on PV32 against
 the host's gcc (-O0, -O2) on x86-64, as a rough yardstick (docs/cc.md).
 
-    python -m paravisor.toolchain.cc.benchmark
+    python benchmarks/cc_instructions.py
 
 Each kernel (guest_os/libc/bench/*.c) runs REPEAT times from main; a kernel's cost is
 the retired-instruction difference between REPEAT=2 and REPEAT=1, which cancels
@@ -20,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 
-from .driver import build_program, libc_dir
+from paravisor.toolchain.cc.driver import build_program, libc_dir
 
 
 def pv32_instructions(source: str, opt: int, repeat: int) -> int:
