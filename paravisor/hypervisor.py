@@ -183,9 +183,18 @@ class Hypervisor:
         self.shutdown(dom, ShutdownReason.CRASH, message=message)
 
     def destroy(self, dom: Domain) -> None:
-        """Tear a domain down: ports closed, memory relinquished, gone from the table."""
+        """Tear a domain down: ports closed, memory relinquished, gone from the table.
+        Its vCPUs are stopped for the whole teardown (a vCPU still finishing its run on
+        another pCPU under --realtime must not write to the frames being freed), and
+        none runs again: a domain that is dying cannot run."""
         if dom.dying:
             return
+        with self.mm.shootdown.stop(dom.domid):
+            self._teardown(dom)
+        for listener in list(self.listeners):
+            listener(dom)
+
+    def _teardown(self, dom: Domain) -> None:
         if not dom.is_shutdown:
             self.shutdown(dom, ShutdownReason.POWEROFF)
         dom.dying = True
@@ -203,8 +212,6 @@ class Hypervisor:
         release_domain_mappings(self, dom.domid)
         relinquish(self.mm, dom.mem)
         del self.domains[dom.domid]
-        for listener in list(self.listeners):
-            listener(dom)
 
     def _frame_freed(self, mfn: int) -> None:
         for dom in self.domains.values():
