@@ -189,10 +189,19 @@ class Hypervisor:
 
     def destroy(self, dom: Domain) -> None:
         """Tear a domain down: ports closed, memory relinquished, gone from the table.
-        An internal error on the way (a frame-table bug) is reported and leaves the
-        domain's remaining frames quarantined: it never takes the host down."""
+        Its vCPUs are stopped for the whole teardown (a vCPU still finishing its run on
+        another pCPU under --realtime must not write to the frames being freed), and
+        none runs again: a domain that is dying cannot run.  An internal error on the way
+        (a frame-table bug) is reported and leaves the domain's remaining frames
+        quarantined: it never takes the host down."""
         if dom.dying:
             return
+        with self.mm.shootdown.stop(dom.domid):
+            self._teardown(dom)
+        for listener in list(self.listeners):
+            self.contain(dom.domid, "a domain listener", listener, dom)
+
+    def _teardown(self, dom: Domain) -> None:
         if not dom.is_shutdown:
             self.shutdown(dom, ShutdownReason.POWEROFF)
         dom.dying = True
@@ -204,8 +213,6 @@ class Hypervisor:
             self.log(f"domain {dom.domid} ({dom.name}): internal error while destroying it: "
                      f"{err!r}; its remaining memory is quarantined", important=True)
         del self.domains[dom.domid]
-        for listener in list(self.listeners):
-            self.contain(dom.domid, "a domain listener", listener, dom)
 
     def _relinquish(self, dom: Domain) -> None:
         if self.console is not None:

@@ -29,6 +29,18 @@ is not thread-safe and releases the GIL) and invalidation mutates the shared dic
 domains run in parallel), and (2) translation across engines is serialised by the JIT's
 own process-wide paravisor.jit.engine.TRANSLATE_LOCK (LLVM's global state).
 
+Shootdown: a vCPU running unlocked may hold translations that a hypervisor thread is
+about to make stale (it unmaps a page, then frees or re-types the frame).  The engine
+lock doubles as the proof that none of a domain's vCPUs is running, so `EngineLocks`
+implements the memory manager's shootdown (paravisor.mm.shootdown): before such a change
+the hypervisor-lock holder takes the engine locks concerned, asking a run in progress to
+end early (JitEngine.request_exit), and keeps them until the change is done.  A run
+that was about to start re-checks, once it has its engine lock, that its vCPU may still
+run (a destroyed domain's may not).  Lock order: hypervisor lock, then engine locks,
+then TRANSLATE_LOCK; `_run_unlocked` drops the hypervisor lock before it takes an engine
+lock and drops the engine lock before it takes the hypervisor lock back, so the wait in
+`stop` always ends.
+
 Ownership: a RealtimeRunner owns its threads; the Hypervisor and Loop are borrowed and
 only touched with `lock` held.
 """
@@ -36,19 +48,20 @@ only touched with `lock` held.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from paravisor.domain import Vcpu, VcpuState
 from paravisor.hypercalls import dispatch
 from paravisor.hypercalls.abi import instructions_to_ns, ns_to_instructions
-from paravisor.isa.engine import ExitReason
+from paravisor.isa.engine import Exit, ExitReason
 from paravisor.loop import Pcpu
+from paravisor.mm.shootdown import NO_SHOOTDOWN
 from paravisor.traps import BounceError, bounce_event, bounce_trap
 
 if TYPE_CHECKING:
     from paravisor.hypervisor import Hypervisor
-    from paravisor.isa.engine import Exit
 
 # The most one unlocked run lasts: 10 ms of virtual time, credit's tick period (runs end
 # at ticks anyway).  At 1 ms the Python around each run (under the lock and the GIL)
@@ -57,6 +70,67 @@ if TYPE_CHECKING:
 REALTIME_QUANTUM_NS = 10_000_000
 MAX_LEAD_NS = 2 * REALTIME_QUANTUM_NS   # the furthest a pCPU runs ahead of global time
 IDLE_WAIT_S = 0.005          # an idle pCPU re-checks at least this often
+
+
+class EngineLocks:
+    """The per-engine locks that serialise engine.run, and the TLB shootdown built on
+    them (the memory manager's `shootdown` while a RealtimeRunner runs).
+
+    Guest code runs only inside engine.run, called only with the engine's lock held, so
+    whoever holds an engine's lock knows that none of its domain's vCPUs runs.  `stop` is
+    called only by the holder of the hypervisor lock; `_stopped` (the engines it holds)
+    is its alone."""
+
+    def __init__(self, hv: Hypervisor) -> None:
+        self.hv = hv
+        self._locks: dict[int, tuple[object, threading.Lock]] = {}   # id -> (engine, lock)
+        self._stopped: set[int] = set()
+
+    def lock_of(self, engine: object) -> threading.Lock:
+        """The lock serialising `engine` (called with the hypervisor lock held)."""
+        entry = self._locks.get(id(engine))
+        if entry is not None:
+            return entry[1]
+        lock = threading.Lock()
+        self._locks[id(engine)] = (engine, lock)   # the reference keeps id() unique
+        return lock
+
+    @contextmanager
+    def stop(self, domid: int | None) -> Iterator[None]:
+        """No vCPU of `domid` (None: of any domain) runs guest code inside the context:
+        take the engine locks concerned, asking a run in progress to end early.  Every
+        run that can be in progress or about to start has registered its lock (lock_of
+        runs before the hypervisor lock is dropped), so the others need none.  Nests."""
+        taken: list[tuple[object, threading.Lock]] = []
+        try:
+            for engine in self._engines(domid):
+                if id(engine) in self._stopped:
+                    continue
+                lock = self.lock_of(engine)
+                if not lock.acquire(blocking=False):
+                    _call(engine, "request_exit")
+                    lock.acquire()
+                    _call(engine, "cancel_exit")
+                self._stopped.add(id(engine))
+                taken.append((engine, lock))
+            yield
+        finally:
+            for engine, lock in reversed(taken):
+                self._stopped.discard(id(engine))
+                lock.release()
+
+    def _engines(self, domid: int | None) -> list[object]:
+        if domid is None:
+            return [engine for engine, _lock in self._locks.values()]
+        dom = self.hv.domains.get(domid)
+        return [dom.engine] if dom is not None else []
+
+
+def _call(engine: object, method: str) -> None:
+    """engine.method() if the engine offers it (the interpreter runs its whole budget)."""
+    fn = getattr(engine, method, None)
+    if fn is not None:
+        fn()
 
 
 class RealtimeRunner:
@@ -69,15 +143,27 @@ class RealtimeRunner:
         self.wake = threading.Condition(self.lock)
         self.why: str | None = None
         self.error: BaseException | None = None
-        self._engine_locks: dict[int, tuple[object, threading.Lock]] = {}   # id -> (engine, lock)
+        self.engines = EngineLocks(hv)
         self.threads: list[threading.Thread] = []
 
     def run(self, until: Callable[[], bool] | None, max_ns: int | None) -> str:
         """Run until `until()` holds, nothing can run, or `max_ns` virtual ns passed; join
-        every thread before returning (also on Ctrl-C, which is re-raised)."""
+        every thread before returning (also on Ctrl-C, which is re-raised).  The memory
+        manager's shootdown is ours meanwhile."""
         self.threads = [threading.Thread(target=self._thread, args=(p, until, max_ns),
                                          name=f"pcpu{p.index}", daemon=True)
                         for p in self.loop.pcpus]
+        self.hv.mm.shootdown = self.engines
+        try:
+            self._start_and_join()
+        finally:
+            self.hv.mm.shootdown = NO_SHOOTDOWN
+        if self.error is not None:
+            raise self.error
+        self.hv.now = self.loop.global_now
+        return self.why or "idle"
+
+    def _start_and_join(self) -> None:
         for thread in self.threads:
             thread.start()
         try:
@@ -89,10 +175,6 @@ class RealtimeRunner:
             for thread in self.threads:
                 thread.join()
             raise
-        if self.error is not None:
-            raise self.error
-        self.hv.now = self.loop.global_now
-        return self.why or "idle"
 
     def _stop(self, why: str) -> None:
         with self.wake:
@@ -217,24 +299,19 @@ class RealtimeRunner:
             raise BounceError("halt executed outside ring 0")
 
     def _run_unlocked(self, vcpu: Vcpu, budget: int) -> Exit:
-        """engine.run with the hypervisor lock released (and the engine's own lock held)."""
+        """engine.run with the hypervisor lock released (and the engine's own lock held).
+        A shootdown may have held the engine lock in between and changed the vCPU's lot
+        (its domain destroyed, say): then nothing runs (KICK, 0 retired)."""
         engine = vcpu.domain.engine
-        engine_lock = self._engine_lock(engine)
+        engine_lock = self.engines.lock_of(engine)
         self.lock.release()
         try:
             with engine_lock:
+                if not vcpu.runnable:
+                    return Exit(ExitReason.KICK, 0)
                 return engine.run(vcpu.cpu, budget)
         finally:
             self.lock.acquire()
-
-    def _engine_lock(self, engine: object) -> threading.Lock:
-        """The lock serialising `engine` (called with the hypervisor lock held)."""
-        entry = self._engine_locks.get(id(engine))
-        if entry is not None:
-            return entry[1]
-        lock = threading.Lock()
-        self._engine_locks[id(engine)] = (engine, lock)   # the reference keeps id() unique
-        return lock
 
 
 def run_realtime(hv: Hypervisor, *, until: Callable[[], bool] | None = None,

@@ -16,6 +16,9 @@ What the hypervisor may rely on after `run` returns:
 - CONTROL: only for an engine built for bare-metal use (`exit_on_control`): an `mtcr`
   or `rfe` retired and cpu.pc is the next instruction, so the caller can deliver a
   timer interrupt that the change made due at exactly the right instruction.
+- KICK: only when another host thread asked the run to end early (`request_exit`, which
+  an engine may offer; --realtime's TLB shootdown uses it): `retired` instructions (from
+  0 to the budget) retired, cpu.pc is the next one, and nothing else happened.
 The engine never delivers a trap itself: the caller decides (bounce to a PV guest's
 trap table, kill the domain, or deliver to TVEC on bare metal).
 """
@@ -35,6 +38,7 @@ class ExitReason(Enum):
     BUDGET = "budget"
     HALT = "halt"
     CONTROL = "control"     # bare metal only: an mtcr or rfe retired (see below)
+    KICK = "kick"           # another thread asked the run to end early (see below)
 
 
 @dataclass(frozen=True)

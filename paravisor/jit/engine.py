@@ -26,9 +26,17 @@ which always reaches the interpreter because watched frames never get native wri
 entries, or the hypervisor) drops that frame's translations and clears the jump caches.
 The interpreter ends its block after such a store, so self-modifying code behaves the same.
 
+Exit requests.  `request_exit` (from another host thread: --realtime's TLB shootdown)
+sets a flag that the run loop reads whenever control is back in Python: between cold
+blocks, after each native call.  The run then returns ExitReason.KICK.  Native code does
+not read it (a load and a branch per loop iteration made benchmarks/realtime.py's
+spinners ~40% slower), so a native stretch still runs until its next exit or the end of
+its budget.  The flag stays set, so every run returns at once, until `cancel_exit`.
+
 Ownership: one JitEngine per domain (translations are never shared between engines); it
 may run several vCPUs, one at a time.  Native code runs only inside `run`, and Python
-touches native state only while none runs.
+touches native state only while none runs.  Only `request_exit`/`cancel_exit` may be
+called while a run is in progress.
 """
 
 from __future__ import annotations
@@ -117,6 +125,7 @@ class JitEngine:
         self._callers: dict[int, ctypes._CFuncPtr] = {}
         self.exec_stats = ExecStats()
         self._listening = False
+        self._exit_requested = False    # see request_exit
 
     @property
     def stats(self) -> TranslationStats:
@@ -131,6 +140,8 @@ class JitEngine:
         jc = self._prepare(cpu)
         done = 0
         while done < budget:
+            if self._exit_requested:
+                return Exit(ExitReason.KICK, done)
             code = self._entry(jc, cpu)
             if code is None:
                 ran, final = self._run_cold(jc, cpu, budget - done)
@@ -140,6 +151,14 @@ class JitEngine:
             if final is not None:
                 return Exit(final.reason, done, final.trap)
         return Exit(ExitReason.BUDGET, done)
+
+    def request_exit(self) -> None:
+        """Make the run in progress (on another thread) return with ExitReason.KICK
+        at its next return to Python, and every later run at once, until `cancel_exit`."""
+        self._exit_requested = True
+
+    def cancel_exit(self) -> None:
+        self._exit_requested = False
 
     def invalidate_frame(self, mfn: int) -> None:
         """Drop everything cached from machine frame `mfn` (it was freed or reused)."""

@@ -17,7 +17,9 @@ Xen does the same with its own xen-heap pages (share_xen_page_with_guest).  A gu
 ring is an ordinary guest page.
 
 Ownership: one MemoryManager per hypervisor; in the deterministic mode one vCPU runs at a time
-and hypercalls run to completion, so nothing here is locked.
+and hypercalls run to completion, so nothing here is locked.  Under --realtime the hypervisor
+lock guards it, and `shootdown` keeps vCPUs running in parallel from using what a change here
+made stale (paravisor.mm.shootdown).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from enum import Enum
 from paravisor.isa.engine import CPUState
 from paravisor.isa.memory import MachineMemory
 from paravisor.mm.consts import DOMID_FIRST_RESERVED, DOMID_XEN, INVALID_M2P_ENTRY, INVALID_MFN
+from paravisor.mm.shootdown import NO_SHOOTDOWN, Shootdown
 
 
 class MMBug(RuntimeError):
@@ -159,8 +162,10 @@ class MemoryManager:
     the domains' memory views and the free-frame pool.
 
     free_listeners are called with an mfn after it has been freed and zeroed (engines use it
-    to drop anything cached from the frame).  With `debug`, every PV MMU operation ends with
-    a full invariant check (paravisor.mm.invariants), raising on the first violation.
+    to drop anything cached from the frame).  `shootdown` stops the vCPUs that may hold a
+    translation before a change makes it stale (paravisor.mm.shootdown; --realtime installs
+    its own).  With `debug`, every PV MMU operation ends with a full invariant check
+    (paravisor.mm.invariants), raising on the first violation.
     """
 
     def __init__(self, memory: MachineMemory, debug: bool = False) -> None:
@@ -172,6 +177,7 @@ class MemoryManager:
         self._free = list(range(memory.nframes))   # a sorted list is already a heap
         self._free_set = set(self._free)
         self.free_listeners: list[FrameListener] = []
+        self.shootdown: Shootdown = NO_SHOOTDOWN
         # References held outside page tables (grant pins, dom0 services' foreign maps):
         # (holder, owner, mfn, writable) -> how many.  Only paravisor.mm.external edits it.
         self.holds: Counter[tuple[str, int, int, bool]] = Counter()
@@ -211,17 +217,19 @@ class MemoryManager:
         return mfn
 
     def free_host_frame(self, mfn: int) -> None:
-        """Return a frame whose counts are zero to the pool, zeroed (no data leaks)."""
+        """Return a frame whose counts are zero to the pool, zeroed (no data leaks), with
+        every vCPU stopped: any engine may have cached it, and it may be reused next."""
         page = self.frames[mfn]
         if page.count or page.type_count or mfn in self._free_set:
             raise MMBug(f"freeing frame {mfn:#x} that is in use: {page.describe()}")
-        self.memory.zero_frame(mfn)
-        self.m2p[mfn] = INVALID_M2P_ENTRY
-        page.reset()
-        heapq.heappush(self._free, mfn)
-        self._free_set.add(mfn)
-        for listener in list(self.free_listeners):
-            listener(mfn)
+        with self.shootdown.stop(None):
+            self.memory.zero_frame(mfn)
+            self.m2p[mfn] = INVALID_M2P_ENTRY
+            page.reset()
+            heapq.heappush(self._free, mfn)
+            self._free_set.add(mfn)
+            for listener in list(self.free_listeners):
+                listener(mfn)
 
 
 # --- domain and xen pages ---------------------------------------------------------

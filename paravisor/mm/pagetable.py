@@ -20,6 +20,8 @@ The isolation rules, on two levels (Xen's get_page_type / get_page_from_l?e / mo
   entry's references, write it, then drop the old entry's references; a refusal changes
   nothing.  The one shortcut is a whitelist: an entry whose new value differs from the old only
   in PTE_A/PTE_D keeps its references (the fix of XSA-182 made Xen's fast path a whitelist too).
+- Every entry is written with the table owner's vCPUs stopped (mm.shootdown.stop: they are
+  the only ones that walk it), so none still uses the old entry once the write is done.
 
 Functions return 0 or a negative errno, as hypercalls do.
 """
@@ -222,18 +224,19 @@ def _mod_entry(mm: MemoryManager, table_mfn: int, index: int, new: int,
                     f"{page_type.value} table: {page.describe()}")
     if not 0 <= index < ENTRIES_PER_TABLE or not 0 <= new <= 0xFFFF_FFFF:
         return -Errno.EINVAL
-    maddr = entry_maddr(table_mfn, index)
-    old = mm.memory.read32(maddr)
-    if _only_ad_changed(old, new):
+    with mm.shootdown.stop(page.owner):
+        maddr = entry_maddr(table_mfn, index)
+        old = mm.memory.read32(maddr)
+        if _only_ad_changed(old, new):
+            mm.memory.write32(maddr, new)
+            return 0
+        get_from, put_from = _entry_ops(page_type)
+        rc = get_from(mm, new, page.owner)
+        if rc:
+            return rc
         mm.memory.write32(maddr, new)
+        put_from(mm, old)
         return 0
-    get_from, put_from = _entry_ops(page_type)
-    rc = get_from(mm, new, page.owner)
-    if rc:
-        return rc
-    mm.memory.write32(maddr, new)
-    put_from(mm, old)
-    return 0
 
 
 def mod_l1_entry(mm: MemoryManager, table_mfn: int, index: int, new: int) -> int:
@@ -273,9 +276,10 @@ def mod_l1_entry_grant(mm: MemoryManager, table_mfn: int, index: int, new: int) 
     if writable and get_page_type(mm, mfn, PageType.WRITABLE):
         put_page(mm, mfn)
         return -Errno.EINVAL
-    maddr = entry_maddr(table_mfn, index)
-    old = mm.memory.read32(maddr)
-    mm.memory.write32(maddr, new)
-    put_page_from_l1e(mm, old)
+    with mm.shootdown.stop(page.owner):
+        maddr = entry_maddr(table_mfn, index)
+        old = mm.memory.read32(maddr)
+        mm.memory.write32(maddr, new)
+        put_page_from_l1e(mm, old)
     return 0
 

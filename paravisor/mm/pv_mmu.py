@@ -207,12 +207,13 @@ def new_baseptr(mm: MemoryManager, dom: MemoryDomain, cpu: CPUState, mfn: int) -
     rc = get_page_and_type(mm, mfn, dom.domid, PageType.L2_TABLE)
     if rc:
         return rc
-    old = dom.guest_table[vid]
-    dom.guest_table[vid] = mfn
-    cpu.cr[CR.PTBR] = mfn << PAGE_SHIFT
-    if old is not None:
-        put_page_and_type(mm, old)
-    cpu.flush_tlb()
+    with mm.shootdown.stop(dom.domid):   # the old root may be demoted (see shootdown.py)
+        old = dom.guest_table[vid]
+        dom.guest_table[vid] = mfn
+        cpu.cr[CR.PTBR] = mfn << PAGE_SHIFT
+        if old is not None:
+            put_page_and_type(mm, old)
+        cpu.flush_tlb()
     return 0
 
 
@@ -221,11 +222,12 @@ def drop_baseptr(mm: MemoryManager, dom: MemoryDomain, vid: int) -> None:
     old = dom.guest_table[vid]
     if old is None:
         return
-    dom.guest_table[vid] = None
-    cpu = dom.vcpus[vid]
-    cpu.cr[CR.PTBR] = 0
-    put_page_and_type(mm, old)
-    cpu.flush_tlb()
+    with mm.shootdown.stop(dom.domid):
+        dom.guest_table[vid] = None
+        cpu = dom.vcpus[vid]
+        cpu.cr[CR.PTBR] = 0
+        put_page_and_type(mm, old)
+        cpu.flush_tlb()
 
 
 MmuextHandler = Callable[[MemoryManager, MemoryDomain, MemoryDomain, CPUState, int, int], int]
