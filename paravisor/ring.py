@@ -1,4 +1,4 @@
-"""The generic shared ring of io/ring.h, written once (STYLE habit 5).
+"""The generic shared ring of io/ring.h, written once (docs/design.md, 'Conventions' 5).
 
 A ring page is the 64-byte SRING_HEADER {req_prod, req_event, rsp_prod, rsp_event, ...}
 followed by `size` entries (a power of two), each the union of a request and a

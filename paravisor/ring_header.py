@@ -3,8 +3,8 @@
     python -m paravisor.ring_header           # rewrite guest_os/drivers/include/ring.h
     python -m paravisor.ring_header --check   # exit 1 if it is stale
 
-The ring protocol is written once, in paravisor/ring.py (STYLE habit 5); C frontends
-and backends get the same protocol as macros, in Xen's io/ring.h names
+The ring protocol is written once, in paravisor/ring.py (docs/design.md, 'Conventions' 5);
+C frontends and backends get the same protocol as macros, in Xen's io/ring.h names
 (DEFINE_RING_TYPES, SHARED_RING_INIT, FRONT_RING_INIT, RING_GET_REQUEST,
 RING_PUSH_REQUESTS_AND_CHECK_NOTIFY, RING_FINAL_CHECK_FOR_RESPONSES, ...).  What the
 C side must agree on comes from Python: the shared header's layout (SRING_HEADER), the

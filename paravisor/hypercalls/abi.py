@@ -1,4 +1,4 @@
-"""The paravisor guest ABI, in one public module (blueprint decision 4).
+"""The paravisor guest ABI, in one public module (docs/design.md, 'Fixed decisions' 4).
 
 Everything a guest and the hypervisor must agree on is defined here or in the sibling
 modules this one re-exports, and nowhere else; guest_os/include/paravisor.{h,inc} and

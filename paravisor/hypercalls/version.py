@@ -5,7 +5,7 @@ paravisor answers as the Xen interface it follows, **Xen 4.20**: XENVER_version 
 it expects; XENVER_extraversion (".0-paravisor") and the capabilities string
 (abi.START_INFO_MAGIC, "paravisor-3.0-pv32", in the shape of "xen-3.0-x86_32") say what
 it really is.  Every string is a fixed constant, never the host's compiler or date, so
-runs stay deterministic on every host (blueprint decision 5).
+runs stay deterministic on every host (docs/design.md, 'Fixed decisions' 5).
 
 Per sub-op (strings are copied NUL-padded into buffers of the sizes version.h fixes):
 - extraversion (char[16]), capabilities (char[1024]), changeset (char[64]),

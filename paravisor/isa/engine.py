@@ -1,4 +1,4 @@
-"""The engine interface (blueprint decision 5) and the architectural CPU state.
+"""The engine interface (docs/design.md, 'Fixed decisions' 5) and the architectural CPU state.
 
 An engine executes guest code: `engine.run(cpu, budget)` runs `cpu` until it must
 leave guest code and returns an `Exit` saying why and exactly how many instructions

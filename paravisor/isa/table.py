@@ -1,10 +1,10 @@
 """PV32: the instruction set, as one table.
 
-This module is the single source of truth for the ISA (blueprint decision 1). The
-assembler, the disassembler, the reference interpreter, the JIT and docs/isa.md all
-derive from `INSTRUCTIONS`; no other opcode list exists.  The interpreter's semantics
-live in `paravisor.isa.semantics` as one `execute_<mnemonic>` function per entry, and
-a test checks that every entry has one.
+This module is the single source of truth for the ISA (docs/design.md, 'Fixed
+decisions' 1).  The assembler, the disassembler, the reference interpreter, the JIT and
+docs/isa.md all derive from `INSTRUCTIONS`; no other opcode list exists.  The
+interpreter's semantics live in `paravisor.isa.semantics` as one `execute_<mnemonic>`
+function per entry, and a test checks that every entry has one.
 
 Encoding (little-endian 32-bit words; bits not used by a format must be zero):
 

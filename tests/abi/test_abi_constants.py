@@ -1,5 +1,5 @@
-"""Constants against the values quoted in /work/shared/reference/xen.md and Xen's
-public headers, and the virtual-time helpers."""
+"""Constants against the values in Xen's public headers (xen/include/public/), and the
+virtual-time helpers."""
 
 import pytest
 

@@ -1,7 +1,8 @@
 """Whole guests: every kernel in guest_os/ (and its guest tests) runs on the JIT with
 the same console output, exit status, retired instructions and final virtual time as
 on the interpreter, and whole hosts (`paravisor launch examples/dom0*.cfg`) print the
-same (blueprint decision 5: same configuration, same run, either engine)."""
+same (docs/design.md, 'Fixed decisions' 5: same configuration, same run, either
+engine)."""
 
 import glob
 import io

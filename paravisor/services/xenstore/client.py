@@ -1,8 +1,8 @@
 """XsHandle: the store's Python API for dom0's own services (libxenstore's xs_handle).
 
-The toolstack and the backends run in dom0 (blueprint decision 6), so they call the
-store directly instead of through a ring, with dom0's identity and rights.  Failures
-raise XenStoreError (its `errno` is xs_wire.h's name).
+The toolstack and the backends run in dom0 (docs/design.md, 'Fixed decisions' 6), so
+they call the store directly instead of through a ring, with dom0's identity and
+rights.  Failures raise XenStoreError (its `errno` is xs_wire.h's name).
 
 Watch callbacks `callback(path, token)` run once the store has finished the change that
 fired them; a callback may use the store, and a handle's callbacks never nest (events
