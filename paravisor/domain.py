@@ -4,8 +4,10 @@ A `Domain` is a protection domain: its memory (owned frames, via the frame table
 event channels, its console, and one or more `Vcpu`s.  dom0 is privileged (may use
 domctl/sysctl and act on other domains); domUs are not.
 
-Ownership: all of this state belongs to the hypervisor loop (`paravisor.hypervisor`);
-in the deterministic mode exactly one vCPU runs at a time, so nothing here is locked.
+Ownership: all of this state belongs to the hypervisor loop (`paravisor.hypervisor`).
+In the deterministic mode exactly one vCPU runs at a time, so nothing here is locked;
+under --realtime it is touched only with the hypervisor lock held (paravisor/realtime.py),
+and a vCPU's CPUState only by the engine running it, while it runs.
 """
 
 from __future__ import annotations

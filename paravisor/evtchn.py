@@ -15,7 +15,11 @@ handed to the callback (deferred to the hypervisor loop, in order) instead of be
 pending in dom0's shared_info, as if dom0's kernel had forwarded it through
 /dev/xen/evtchn.
 
-Ownership: the hypervisor loop; nothing here runs concurrently.
+Ownership: the hypervisor loop; nothing here runs concurrently with other hypervisor
+code (under --realtime, the hypervisor lock is held).  The guest writes its side of the
+same shared_info words (mask bits, clearing pending bits) from guest code, which under
+--realtime may run at the same time on another pCPU's thread; the plain read-modify-write
+in `set_pending` is then not atomic against it (docs/design.md, section 8).
 """
 
 from __future__ import annotations

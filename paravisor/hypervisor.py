@@ -18,8 +18,10 @@ Every path that makes a vCPU runnable goes through `_wake`, which tells the sche
 and tickles the pCPUs it names; `set_vcpu_affinity` pins a vCPU.  Scheduling
 parameters (weight, cap) are set through paravisor.sched.ctl.
 
-Ownership: single-threaded.  Every hypercall handler, dom0 service and scheduler call
-runs inside this loop.
+Ownership: the loop.  Every hypercall handler, dom0 service and scheduler call runs
+inside it: on one thread in the deterministic mode; under --realtime
+(paravisor/realtime.py) on the pCPU threads, each with the one hypervisor lock held, and
+only `engine.run` outside it.
 """
 from __future__ import annotations
 

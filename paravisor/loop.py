@@ -14,11 +14,13 @@ pCPU's clock, so a hypercall sees the time of the vCPU that made it.
 A pCPU is *busy* while it has a current vCPU or has been tickled (it must call the
 scheduler); an idle pCPU waits, its clock catching up with global time when tickled.
 A vCPU never starts before `vcpu.ready_at` (when it was woken, or last stopped running
-elsewhere), so no vCPU runs on two pCPUs at once in virtual time.  Each pCPU's run is
-one `Pcpu.advance`; a later real-threads mode can run those on host threads, one per
-pCPU, synchronised per quantum, without changing the scheduler or the hypervisor.
+elsewhere), so no vCPU runs on two pCPUs at once in virtual time.  Each step of one
+pCPU is one `Loop._advance`; `--realtime` (paravisor/realtime.py) calls those steps from
+one host thread per pCPU, with its own `run_quantum`, without changing the scheduler or
+the hypervisor.
 
-Ownership: single-threaded; everything here belongs to the loop.
+Ownership: everything here belongs to the loop: one thread in the deterministic mode;
+under --realtime, whichever pCPU thread holds the hypervisor lock.
 """
 
 from __future__ import annotations

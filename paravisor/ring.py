@@ -20,9 +20,14 @@ runs more than a ring ahead of the responses (RING_REQUEST_PROD_OVERFLOW).  Bloc
 network drivers only supply their request/response Structs (hypercalls/abi_io.py).
 
 Ownership: each end's private state belongs to that end; only the header and entries
-are shared.  In the deterministic hypervisor the two ends never run at the same time,
-so Xen's barriers (wmb/mb) have no counterpart here; the order of the shared accesses
-below is still Xen's, so the code stays correct wherever they could interleave.
+are shared, and each shared index has one writer.  In the deterministic mode the two
+ends never run at the same time.  Under --realtime they can: a guest frontend runs on
+its pCPU's thread while a backend (a dom0 service, with the hypervisor lock held) works
+on the same ring.  The order of the shared accesses below is Xen's (entries before the
+index that publishes them), but Xen's barriers (wmb/mb) have no counterpart here, and
+the JIT lowers the guest's `fence` to nothing: the order reaches the other thread only
+as far as the host CPU keeps it (x86-64 keeps stores in order; a weaker host need not).
+See docs/design.md, section 8.
 """
 
 from __future__ import annotations

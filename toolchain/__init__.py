@@ -1,1 +1,1 @@
-"""The PV32 toolchain: assembler, linker, disassembler (and later the C compiler)."""
+"""The PV32 toolchain: assembler, linker, disassembler and the C compiler (`cc`)."""

@@ -77,7 +77,7 @@ static long arp_input(struct netstack *ns, const uint8_t *p, size_t len,
     if (arp.op == ARPOP_REPLY)
         return NET_IN_ARP_REPLY;
     rc = send_arp(ns, ARPOP_REPLY, arp.sha, arp.sha, arp.spa);
-    if (rc < 0)            /* not `?:`: cc cannot type an enumerator operand of ?: yet */
+    if (rc < 0)
         return rc;
     return NET_IN_ARP_REQUEST;
 }

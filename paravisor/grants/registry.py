@@ -5,7 +5,8 @@ domain is destroyed its own mappings are released and its table frames freed.  P
 domains hold on its grants survive (the frames stay allocated, owned by the dying domain,
 until the last is unmapped: mm keeps the dying domain registered until then).
 
-Ownership: one GrantTables per Hypervisor, single-threaded like the rest of it.
+Ownership: one GrantTables per Hypervisor, touched by the hypervisor loop only (under
+--realtime, with the hypervisor lock held).
 """
 
 from __future__ import annotations

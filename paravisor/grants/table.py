@@ -11,7 +11,10 @@ clears GTF_permit_access.
 An entry is read from shared memory once per operation (`read_entry`, the XSA-155 lesson):
 the copy is validated, and the flags CAS re-checks that the word did not change in between.
 
-Ownership: one GrantTables per Hypervisor, single-threaded like the rest of it.
+Ownership: one GrantTables per Hypervisor, touched by the hypervisor loop only (under
+--realtime, with the hypervisor lock held).  The flags CAS is atomic against guest code
+only while guest code does not run at the same time: in the deterministic mode; under
+--realtime a guest's revoke may race it (docs/design.md, section 8).
 """
 
 from __future__ import annotations

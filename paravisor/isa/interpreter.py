@@ -23,8 +23,9 @@ in `paravisor.isa.mmu`.  The hypervisor changing cpu.tlb_epoch, PTBR, STATUS or 
 between runs is noticed at the start of `run`.  If cpu.regs or cpu.cr is replaced by a
 new list, the closures bound to the old one are dropped.
 
-Ownership: one Interpreter per MachineMemory (it may run many CPUs, one at a time); each
-CPU's cached state lives in cpu.engine_state.
+Ownership: an Interpreter runs over one MachineMemory (the hypervisor makes one per
+domain); it may run many CPUs, one at a time (under --realtime, a per-engine lock sees to
+that).  Each CPU's cached state lives in cpu.engine_state.
 """
 
 from __future__ import annotations

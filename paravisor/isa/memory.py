@@ -12,8 +12,11 @@ An engine must therefore never store to a watched frame through a fast path; to 
 that possible, `add_watch_listener` callbacks hear of every frame that becomes watched,
 so TLBs can drop their fast write entries for it (QEMU's TLB_NOTDIRTY, in spirit).
 
-Ownership: one MachineMemory per hypervisor; in the deterministic mode only one vCPU
-runs at a time, so no locking is needed.
+Ownership: one MachineMemory per hypervisor, with no locking of its own.  In the
+deterministic mode only one vCPU runs at a time.  Under --realtime, the guest code of
+different domains (the JIT's native code straight on `data`) runs at the same time as
+the hypervisor, which holds its lock: then nothing here makes one side's
+read-modify-write atomic against the other's (docs/design.md, section 8).
 """
 
 from __future__ import annotations

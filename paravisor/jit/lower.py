@@ -263,7 +263,10 @@ def lower_amoswap(em: RegionEmitter, d: Decoded) -> None:
 
 
 def lower_fence(em: RegionEmitter, d: Decoded) -> None:
-    # One vCPU at a time and accesses in program order: nothing to order.
+    # Deterministic mode: one vCPU runs at a time, accesses in program order, nothing to
+    # order.  Under --realtime other domains and dom0's services do run at the same time,
+    # and neither this nor the plain load/store of _atomic orders or locks anything
+    # against them (docs/design.md, section 8).
     return
 
 

@@ -14,10 +14,10 @@ pCPU's clock is already past it).  Each scheduler also has timers: per pCPU
 (`next_tick`/`tick`, e.g. credit's 10 ms tick, only while the pCPU is busy) and global
 (`next_timer`/`timer`, e.g. credit's accounting every time slice).
 
-Ownership: a scheduler is called from the hypervisor loop only; in the deterministic
-mode one call runs at a time.  A later real-threads mode (one host thread per pCPU)
-would take one scheduler lock around each call, like Xen's private scheduler lock; no
-call reaches into engine or guest state, so that needs no other change.
+Ownership: a scheduler is called from the hypervisor loop only, one call at a time: in
+the deterministic mode there is one thread; under --realtime (one host thread per pCPU,
+paravisor/realtime.py) every call is made with the one hypervisor lock held, which does
+the job of Xen's scheduler lock.  No call reaches into engine or guest state.
 """
 
 from __future__ import annotations

@@ -1,2 +1,9 @@
-"""Reusable test support: PV32 program and page-table builders (`programs`) and
-Hypothesis strategies (`strategies`, needs hypothesis) for testing engines and kernels."""
+"""Reusable test support, public (docs/design.md, 'Conventions' 17):
+
+- programs, strategies (needs hypothesis), jit_programs: PV32 programs and page tables
+  built from the ISA table, and random ones, for testing engines;
+- host, guests: a small hypervisor with guests built from assembly, and hypercalls
+  driven straight through dispatch with arguments in the guest's own memory;
+- grant_harness, blkfront, netfront, toolstack: domains that grant, map and copy;
+  frontends written in Python, and a device-test toolstack, driving the real backends;
+- sched_harness: CPU-bound scheduling scenarios without interpreting guest code."""

@@ -1,6 +1,7 @@
-"""The toolstack: what xl is to Xen.  So far its input side: the xl.cfg syntax
-(xlcfg), the checked domain and host configuration model (config) and the disk and
-vif device specs (devices)."""
+"""The toolstack: what xl is to Xen.  The xl.cfg syntax (xlcfg), the checked domain and
+host configuration model (config, keys, fields, cpulist, configfiles) and the disk and
+vif device specs (devices); creating domains from configs and acting on their endings
+(domains); `paravisor launch` and `paravisor run` (launch, cli)."""
 
 from paravisor.toolstack.config import (
     DomainConfig,

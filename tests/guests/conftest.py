@@ -37,7 +37,7 @@ class GuestRun:
     @property
     def kernel_lines(self) -> list[str]:
         """The console lines the kernel itself printed: without the runtime's boot
-        diagnostics ("start: ..."), which appear while update_va_mapping is missing."""
+        diagnostics ("start: ...", printed when shared_info cannot be mapped)."""
         return [line for line in self.lines if not line.startswith("start: ")]
 
 

@@ -189,7 +189,7 @@ def test_a_refused_bootstrap_gives_its_frames_back(mm, make_domain):
 
 
 def test_a_frame_still_referenced_outlives_its_destroyed_domain(mm, make_domain):
-    # An outside reference (a dom0 service's foreign mapping, later a grant mapping) keeps
+    # An outside reference (a dom0 service's foreign mapping, or a grant pin) keeps
     # one frame of a destroyed domain alive; the domain stays registered but dying until
     # that reference goes.  Such references are held through mm.external for the recount.
     dom, _ = make_domain(1, pages=2)
