@@ -60,7 +60,7 @@ class Vcpu:
     poll_ports: tuple[int, ...] = ()
     poll_deadline: int = 0
     # Accounting:
-    cpu_time_ns: int = 0
+    cpu_time_ns: int = 0        # retired instructions and charged hypercall work
     instructions: int = 0
     # Scheduling (written by the hypervisor loop; the scheduler reads them):
     cpu_hard_affinity: frozenset[int] | None = None   # pCPUs it may run on; None: all

@@ -7,7 +7,8 @@ housekeeping and scheduling steps, but drives each pCPU from its own host thread
     tick, schedule, work out a budget (at most REALTIME_QUANTUM_NS = 10 ms of virtual
     time, and never past a timer, tick or slice end) -> refresh vcpu_info time, deliver
     an upcall -> RELEASE the lock -> engine.run (JIT: native code, the GIL released)
-    -> re-take the lock -> account and handle the exit (hypercall, trap) -> repeat.
+    -> re-take the lock -> account and handle the exit (hypercall, trap; hypercall work
+    is charged, as in the deterministic loop) -> repeat.
 
 Every piece of hypervisor, scheduler, event-channel and mm state is guarded by ONE lock
 (`RealtimeRunner.lock`); only `engine.run` runs outside it.  Idle pCPUs wait on a
@@ -288,7 +289,7 @@ class RealtimeRunner:
             hv.crash(vcpu.domain, f"internal hypervisor error: {err!r}", vcpu)
         finally:
             hv.current = None
-        return now
+        return max(now, hv.now)      # with the hypercall work charged (hv.charge)
 
     def _handle(self, vcpu: Vcpu, exit: Exit) -> None:
         if exit.reason == ExitReason.HYPERCALL:

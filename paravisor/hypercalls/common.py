@@ -6,6 +6,9 @@ argument registers; each handler names the ones it uses and swallows the rest wi
 it must not touch a0 (iret restores the registers itself).  Raising `HypercallError`
 returns -errno; a guest pointer the guest itself could not access raises
 GuestMemoryError, which the dispatcher turns into -EFAULT.
+
+Handlers copy guest memory through `copy_from`/`copy_to` (or the struct helpers built on
+them), which charge the bytes to the caller (paravisor.hypercalls.cost).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from paravisor.guest_access import GuestMemoryError, copy_from_guest, copy_to_guest
 from paravisor.hypercalls.abi import DOMID_SELF, Struct
+from paravisor.hypercalls.cost import copy_ns
 from paravisor.hypercalls.errno import Errno
 
 if TYPE_CHECKING:
@@ -22,8 +26,9 @@ if TYPE_CHECKING:
 
 KEEP = object()   # a handler's "do not write a0" result
 
-__all__ = ["KEEP", "HypercallError", "GuestMemoryError", "read_struct", "write_struct",
-           "write_field", "read_array", "require_privileged", "target_domain"]
+__all__ = ["KEEP", "HypercallError", "GuestMemoryError", "copy_from", "copy_to",
+           "read_struct", "write_struct", "write_field", "read_array", "require_privileged",
+           "target_domain"]
 
 
 class HypercallError(Exception):
@@ -34,20 +39,34 @@ class HypercallError(Exception):
         self.errno = errno
 
 
+# --- guest memory ---------------------------------------------------------------------
+
+def copy_from(hv: Hypervisor, vcpu: Vcpu, va: int, length: int) -> bytes:
+    """copy_from_guest for `vcpu`'s hypercall, the bytes charged to it."""
+    data = copy_from_guest(hv.memory, vcpu.cpu, va, length)
+    hv.charge(vcpu, copy_ns(length))
+    return data
+
+
+def copy_to(hv: Hypervisor, vcpu: Vcpu, va: int, data: bytes) -> None:
+    """copy_to_guest for `vcpu`'s hypercall, the bytes charged to it."""
+    copy_to_guest(hv.memory, vcpu.cpu, va, data)
+    hv.charge(vcpu, copy_ns(len(data)))
+
+
 def read_struct(hv: Hypervisor, vcpu: Vcpu, struct: Struct, va: int) -> dict[str, Any]:
     """Copy a whole argument structure out of the guest, once (no double fetch)."""
-    return struct.unpack(copy_from_guest(hv.memory, vcpu.cpu, va, struct.size))
+    return struct.unpack(copy_from(hv, vcpu, va, struct.size))
 
 
 def write_struct(hv: Hypervisor, vcpu: Vcpu, struct: Struct, va: int, **values: Any) -> None:
-    copy_to_guest(hv.memory, vcpu.cpu, va, struct.pack(**values))
+    copy_to(hv, vcpu, va, struct.pack(**values))
 
 
 def write_field(hv: Hypervisor, vcpu: Vcpu, struct: Struct, va: int, path: str,
                 value: Any) -> None:
     """Write one OUT field of a guest structure (the rest of it is left alone)."""
-    struct.write(lambda addr, data: copy_to_guest(hv.memory, vcpu.cpu, addr, data),
-                 va, path, value)
+    struct.write(lambda addr, data: copy_to(hv, vcpu, addr, data), va, path, value)
 
 
 def read_array(hv: Hypervisor, vcpu: Vcpu, struct: Struct, va: int,
@@ -55,7 +74,7 @@ def read_array(hv: Hypervisor, vcpu: Vcpu, struct: Struct, va: int,
     """`count` consecutive structures, copied out in one go."""
     if count < 0 or count * struct.size > 1 << 20:
         raise HypercallError(Errno.EINVAL, "argument array too large")
-    raw = copy_from_guest(hv.memory, vcpu.cpu, va, count * struct.size)
+    raw = copy_from(hv, vcpu, va, count * struct.size)
     return [struct.unpack(raw[i * struct.size:(i + 1) * struct.size]) for i in range(count)]
 
 

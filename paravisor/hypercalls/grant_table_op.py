@@ -14,7 +14,6 @@ from paravisor.grants.copy import gnttab_copy
 from paravisor.grants.mapping import map_grant_ref, unmap_grant_ref
 from paravisor.grants.registry import grant_tables
 from paravisor.grants.table import grow_table
-from paravisor.guest_access import copy_to_guest
 from paravisor.hypercalls.abi import (
     DOMID_SELF,
     GNTTAB_COPY,
@@ -35,7 +34,8 @@ from paravisor.hypercalls.abi import (
     GNTTABOP_setup_table,
     GNTTABOP_unmap_grant_ref,
 )
-from paravisor.hypercalls.common import HypercallError, read_array, write_field
+from paravisor.hypercalls.common import HypercallError, copy_to, read_array, write_field
+from paravisor.hypercalls.cost import copy_ns
 from paravisor.hypercalls.errno import Errno
 
 MAX_OPS_PER_CALL = 512          # a batch bound (Xen preempts long batches; we refuse them)
@@ -73,7 +73,7 @@ def _setup_table(hv, vcpu, op, va: int) -> None:
         if status == GNTST_okay:
             frames = table.frames[:op["nr_frames"]]
             raw = b"".join(mfn.to_bytes(4, "little") for mfn in frames)
-            copy_to_guest(hv.memory, vcpu.cpu, op["frame_list"], raw)
+            copy_to(hv, vcpu, op["frame_list"], raw)
     write_field(hv, vcpu, GNTTAB_SETUP_TABLE, va, "status", status)
 
 
@@ -102,7 +102,10 @@ def _unmap(hv, vcpu, op, va: int) -> None:
 
 
 def _copy(hv, vcpu, op, va: int) -> None:
-    write_field(hv, vcpu, GNTTAB_COPY, va, "status", gnttab_copy(hv, vcpu.domain, op))
+    status = gnttab_copy(hv, vcpu.domain, op)
+    if status == GNTST_okay:
+        hv.charge(vcpu, copy_ns(op["len"]))
+    write_field(hv, vcpu, GNTTAB_COPY, va, "status", status)
 
 
 def _set_version(hv, vcpu, op, va: int) -> None:

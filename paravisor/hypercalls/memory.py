@@ -36,7 +36,6 @@ keeps in the high bits of `cmd` do not exist: such a cmd is simply unknown.
 
 from __future__ import annotations
 
-from paravisor.guest_access import copy_from_guest, copy_to_guest
 from paravisor.hypercalls.abi import (
     XEN_MEMORY_RESERVATION,
     XENMEM_current_reservation,
@@ -47,7 +46,7 @@ from paravisor.hypercalls.abi import (
     XENMEM_populate_physmap,
 )
 from paravisor.hypercalls.abi_types import U16, U32
-from paravisor.hypercalls.common import read_struct, target_domain
+from paravisor.hypercalls.common import copy_from, copy_to, read_struct, target_domain
 from paravisor.hypercalls.errno import Errno
 from paravisor.mm import reservation
 
@@ -59,7 +58,7 @@ def do_memory_op(hv, vcpu, cmd: int, arg: int, *_) -> int:
     if cmd in _RESERVATION_OPS:
         return _reservation_op(hv, vcpu, cmd, arg)
     if cmd in (XENMEM_current_reservation, XENMEM_maximum_reservation):
-        domid = U16.decode(copy_from_guest(hv.memory, vcpu.cpu, arg, U16.size))
+        domid = U16.decode(copy_from(hv, vcpu, arg, U16.size))
         dom = target_domain(hv, vcpu, domid)
         if cmd == XENMEM_current_reservation:
             return reservation.current_reservation(dom.mem)
@@ -80,9 +79,9 @@ def _reservation_op(hv, vcpu, cmd: int, arg: int) -> int:
         return 0          # only increase_reservation may leave out the array
     # Copy the array once and prove it writable before anything changes: a fault after
     # frames were allocated or freed would leave the guest unaware of them.
-    raw = copy_from_guest(hv.memory, vcpu.cpu, array, nr * U32.size) if array else b""
+    raw = copy_from(hv, vcpu, array, nr * U32.size) if array else b""
     if array and cmd != XENMEM_decrease_reservation:
-        copy_to_guest(hv.memory, vcpu.cpu, array, raw)
+        copy_to(hv, vcpu, array, raw)
     entries = [U32.decode(raw[i:i + U32.size]) for i in range(0, len(raw), U32.size)]
     return _RESERVATION_OPS[cmd](hv, vcpu, dom, nr, array, entries)
 
@@ -90,7 +89,7 @@ def _reservation_op(hv, vcpu, cmd: int, arg: int) -> int:
 def _increase(hv, vcpu, dom, nr: int, array: int, entries: list[int]) -> int:
     mfns = reservation.increase_reservation(hv.mm, dom.mem, nr)
     if array and mfns:
-        copy_to_guest(hv.memory, vcpu.cpu, array, _u32s(mfns))
+        copy_to(hv, vcpu, array, _u32s(mfns))
     return len(mfns)
 
 
@@ -99,7 +98,7 @@ def _populate(hv, vcpu, dom, nr: int, array: int, entries: list[int]) -> int:
     for mfn, gpfn in zip(mfns, entries, strict=False):
         hv.mm.m2p[mfn] = gpfn
     if mfns:
-        copy_to_guest(hv.memory, vcpu.cpu, array, _u32s(mfns))
+        copy_to(hv, vcpu, array, _u32s(mfns))
     return len(mfns)
 
 

@@ -17,9 +17,9 @@ a count with Xen's MMU_UPDATE_PREEMPTED bit (bit 31) set, which only Xen itself 
 
 from __future__ import annotations
 
-from paravisor.guest_access import GuestMemoryError, copy_from_guest, copy_to_guest
+from paravisor.guest_access import GuestMemoryError
 from paravisor.hypercalls.abi import MMU_UPDATE, MMUEXT_OP
-from paravisor.hypercalls.common import read_array
+from paravisor.hypercalls.common import copy_from, copy_to, read_array
 from paravisor.mm import pv_mmu
 
 _U32 = 4
@@ -28,15 +28,15 @@ _U32 = 4
 def _probe_writable(hv, vcpu, va: int) -> None:
     """Raise GuestMemoryError (-> -EFAULT) unless the guest could store a u32 at `va`.
     Writes back the bytes already there, so nothing changes."""
-    current = copy_from_guest(hv.memory, vcpu.cpu, va, _U32)
-    copy_to_guest(hv.memory, vcpu.cpu, va, current)
+    current = copy_from(hv, vcpu, va, _U32)
+    copy_to(hv, vcpu, va, current)
 
 
 def _report_done(hv, vcpu, success_count: int, done: int) -> None:
     if not success_count:
         return
     try:
-        copy_to_guest(hv.memory, vcpu.cpu, success_count, done.to_bytes(_U32, "little"))
+        copy_to(hv, vcpu, success_count, done.to_bytes(_U32, "little"))
     except GuestMemoryError:
         pass   # the batch unmapped it; Xen ignores this failure too
 
