@@ -13,7 +13,8 @@ vCPU stopped being runnable or yielded; then `_enter` the guest (refresh the vCP
 time info, make a pending event upcall, run the engine for at most the instructions
 left before the quantum ends or the next timer is due, charge the retired instructions
 to virtual time, handle the exit) until the quantum ends.  Hypercall work is charged
-too (`charge`; docs/abi.md, "What a hypercall costs").
+too (`charge`), and a long hypercall stops where the run would end and continues later
+(`hypercall_preempt_check`; docs/abi.md, "What a hypercall costs").
 
 Every path that makes a vCPU runnable goes through `_wake`, which tells the scheduler
 and tickles the pCPUs it names; `set_vcpu_affinity` pins a vCPU.  Scheduling
@@ -93,6 +94,11 @@ class Hypervisor:
         self.service_timers: list[tuple[int, int, Callable[[], None], int | None]] = []
         self._timer_seq = 0
         self.current: Vcpu | None = None
+        # Where the current vCPU's run must end (slice, quantum, tick, timer, tickle): set
+        # by the loop for each guest entry, None outside one.  A long hypercall that has
+        # been charged past it stops and continues later (hypercall_preempt_check).
+        self.preempt_at: int | None = None
+        self.preempt_hypercalls = True    # False: never preempt (benchmarks/hcost.py only)
         self.stopped = False
         self._domid_rover = FIRST_DOMU_ID
         self.tracer = tracer                           # a timeline recorder, if any
@@ -267,6 +273,13 @@ class Hypervisor:
         and timers see it, and its cpu_time_ns."""
         self.now += ns
         vcpu.cpu_time_ns += ns
+
+    def hypercall_preempt_check(self, vcpu: Vcpu) -> bool:
+        """Whether `vcpu`'s long hypercall must stop at this point and continue later
+        (Xen's hypercall_preempt_check): the time charged to it reached `preempt_at`,
+        where the loop would have ended its run.  Never outside a guest entry."""
+        return (self.preempt_at is not None and self.now >= self.preempt_at
+                and self.preempt_hypercalls)
 
     # --- vCPUs --------------------------------------------------------------------------------
 

@@ -15,6 +15,8 @@ work grows the charge in proportion.  Who charges what:
 - dispatch.invoke: HYPERCALL_NS for every call, a multicall's sub-calls included;
 - common's copy helpers: copy_ns(bytes) for every argument or result copied to or from
   the guest (console_io, request arrays, results);
+- batch loops (common.Batch): BATCH_ENTRY_NS per entry of mmu_update, mmuext_op,
+  grant_table_op and multicall, and per extent of memory_op;
 - the hypervisor, told by paravisor.mm: PAGE_TABLE_NS per page table validated (a
   promotion checks all 1024 entries) or torn down (a demotion drops them all);
 - GNTTABOP_copy: copy_ns(len) for the bytes it moves between frames.
@@ -26,6 +28,7 @@ from paravisor.hypercalls.abi import NS_PER_INSTRUCTION
 from paravisor.isa.table import ENTRIES_PER_TABLE
 
 HYPERCALL_NS = 50 * NS_PER_INSTRUCTION            # 500 ns: trap in, dispatch, return
+BATCH_ENTRY_NS = 100 * NS_PER_INSTRUCTION         # 1 us: one entry: decode, check, act
 PAGE_TABLE_NS = ENTRIES_PER_TABLE * 10 * NS_PER_INSTRUCTION   # 102.4 us: 1024 entries
 COPY_NS_PER_WORD = NS_PER_INSTRUCTION             # 10 ns: one 4-byte word moved
 WORD_BYTES = 4

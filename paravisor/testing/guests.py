@@ -31,7 +31,7 @@ from paravisor.hypercalls.abi import (
     Struct,
     XENMEM_increase_reservation,
 )
-from paravisor.hypercalls.common import KEEP
+from paravisor.hypercalls.common import HCALL_SIZE, KEEP
 from paravisor.hypervisor import Hypervisor
 from paravisor.isa.table import (
     HYPERCALL_ARG_REGS,
@@ -55,6 +55,7 @@ from paravisor.toolchain.elf import read_elf
 
 SCRATCH_PAGES = 8
 SCRATCH_SYMBOL = "scratch"
+HCALL_TEST_PC = 0x10000       # where hcall_preempted pretends the guest's `hcall` is
 
 # A kernel that only waits: for tests that drive hypercalls from Python.  Its .bss
 # `scratch` area (SCRATCH_PAGES pages, writable) holds the argument structures.
@@ -182,6 +183,29 @@ class Guest:
         with self._running(vcpu):
             dispatch.hypercall(self.hv, vcpu)
         return signed(regs[HYPERCALL_RESULT_REG])
+
+    def hcall_preempted(self, number: int, *args: int, vcpu: Vcpu | None = None,
+                        limit: int = 100_000) -> tuple[int, int]:
+        """The register path with preemption forced at every check (hv.preempt_at = 0):
+        re-execute the `hcall` after each continuation, as the guest does when it next
+        runs, until the call completes.  (a0 as a signed value, continuations taken)."""
+        vcpu = vcpu or self.vcpu
+        cpu = vcpu.cpu
+        regs = cpu.regs
+        regs[HYPERCALL_NR_REG] = number & WORD_MASK
+        for reg, value in zip(HYPERCALL_ARG_REGS, args, strict=False):
+            regs[reg] = value & WORD_MASK
+        for continuations in range(limit):
+            cpu.pc = HCALL_TEST_PC + HCALL_SIZE       # just after the `hcall`, as on entry
+            self.hv.preempt_at = 0
+            try:
+                with self._running(vcpu):
+                    dispatch.hypercall(self.hv, vcpu)
+            finally:
+                self.hv.preempt_at = None
+            if cpu.pc != HCALL_TEST_PC:
+                return signed(regs[HYPERCALL_RESULT_REG]), continuations
+        raise AssertionError(f"hypercall {number} still continuing after {limit} entries")
 
     @contextmanager
     def _running(self, vcpu: Vcpu) -> Iterator[None]:
