@@ -62,8 +62,12 @@ class Vcpu:
     poll_ports: tuple[int, ...] = ()
     poll_deadline: int = 0
     # Accounting:
-    cpu_time_ns: int = 0
+    cpu_time_ns: int = 0        # retired instructions and charged hypercall work
     instructions: int = 0
+    # Multicall (Xen's mc_state): set while the vCPU's multicall runs one of its calls; a
+    # call preempted there leaves its continuation (op, args) for the batch to write back.
+    in_multicall: bool = False
+    mc_continuation: tuple[int, tuple[int, ...]] | None = None
     # Scheduling (written by the hypervisor loop; the scheduler reads them):
     cpu_hard_affinity: frozenset[int] | None = None   # pCPUs it may run on; None: all
     processor: int = 0          # the pCPU it runs on, or last ran / is queued on

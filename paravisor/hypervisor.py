@@ -12,7 +12,9 @@ scheduler tick if due; a scheduling decision if its slice ended, it was tickled,
 vCPU stopped being runnable or yielded; then `_enter` the guest (refresh the vCPU's
 time info, make a pending event upcall, run the engine for at most the instructions
 left before the quantum ends or the next timer is due, charge the retired instructions
-to virtual time, handle the exit) until the quantum ends.
+to virtual time, handle the exit) until the quantum ends.  Hypercall work is charged
+too (`charge`), and a long hypercall stops where the run would end and continues later
+(`hypercall_preempt_check`; docs/abi.md, "What a hypercall costs").
 
 Every path that makes a vCPU runnable goes through `_wake`, which tells the scheduler
 and tickles the pCPUs it names; `set_vcpu_affinity` pins a vCPU.  Scheduling
@@ -40,6 +42,7 @@ from paravisor.hypercalls.abi import (
     Virq,
     instructions_to_ns,
 )
+from paravisor.hypercalls.cost import PAGE_TABLE_NS
 from paravisor.isa.engine import Engine, ExitReason
 from paravisor.isa.interpreter import Interpreter
 from paravisor.isa.memory import MachineMemory
@@ -93,6 +96,11 @@ class Hypervisor:
         self.service_timers: list[tuple[int, int, Callable[[], None], int | None]] = []
         self._timer_seq = 0
         self.current: Vcpu | None = None
+        # Where the current vCPU's run must end (slice, quantum, tick, timer, tickle): set
+        # by the loop for each guest entry, None outside one.  A long hypercall that has
+        # been charged past it stops and continues later (hypercall_preempt_check).
+        self.preempt_at: int | None = None
+        self.preempt_hypercalls = True    # False: never preempt (benchmarks/hcost.py only)
         self.stopped = False
         self._domid_rover = FIRST_DOMU_ID
         self.tracer = tracer                           # a timeline recorder, if any
@@ -101,6 +109,8 @@ class Hypervisor:
             self.sched.listener = tracer.sched_event
         # A freed frame may be handed to another domain: drop every translation of it.
         self.mm.free_listeners.append(self._frame_freed)
+        # Validating or tearing down a page table is work for the caller's hypercall.
+        self.mm.table_walk_listeners.append(self._table_walked)
 
     # --- domains ----------------------------------------------------------------------------
 
@@ -251,6 +261,27 @@ class Hypervisor:
     def _frame_freed(self, mfn: int) -> None:
         for dom in self.domains.values():
             dom.engine.invalidate_frame(mfn)
+
+    def _table_walked(self, mfn: int) -> None:
+        if self.current is not None:      # not the builder's or a dom0 service's work
+            self.charge(self.current, PAGE_TABLE_NS)
+
+    # --- hypercall work ---------------------------------------------------------------------
+
+    def charge(self, vcpu: Vcpu, ns: int) -> None:
+        """Charge `ns` of hypercall work to `vcpu`, the caller (the costs are
+        paravisor.hypercalls.cost's): virtual time passes exactly as if it had retired
+        instructions for that long -- `now`, its pCPU's clock, so the scheduler debits it
+        and timers see it, and its cpu_time_ns."""
+        self.now += ns
+        vcpu.cpu_time_ns += ns
+
+    def hypercall_preempt_check(self, vcpu: Vcpu) -> bool:
+        """Whether `vcpu`'s long hypercall must stop at this point and continue later
+        (Xen's hypercall_preempt_check): the time charged to it reached `preempt_at`,
+        where the loop would have ended its run.  Never outside a guest entry."""
+        return (self.preempt_at is not None and self.now >= self.preempt_at
+                and self.preempt_hypercalls)
 
     # --- vCPUs --------------------------------------------------------------------------------
 

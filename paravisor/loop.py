@@ -221,8 +221,9 @@ class Loop:
             hv.tracer.block(vcpu, hv.now)
 
     def _enter(self, vcpu: Vcpu, ns: int) -> None:
+        """Enter `vcpu` for at most `ns`; a hypercall it makes may run to that point."""
         hv = self.hv
-        hv.current = vcpu
+        hv.current, hv.preempt_at = vcpu, hv.now + ns
         try:
             hv._enter(vcpu, ns_to_instructions(ns))
         except BounceError as err:
@@ -232,7 +233,7 @@ class Loop:
                 raise
             hv.crash(vcpu.domain, f"internal hypervisor error: {err!r}", vcpu)
         finally:
-            hv.current = None
+            hv.current, hv.preempt_at = None, None
 
     def finish(self) -> None:
         """Close the trace spans of vCPUs still running (the run is over)."""

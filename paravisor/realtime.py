@@ -7,7 +7,9 @@ housekeeping and scheduling steps, but drives each pCPU from its own host thread
     tick, schedule, work out a budget (at most REALTIME_QUANTUM_NS = 10 ms of virtual
     time, and never past a timer, tick or slice end) -> refresh vcpu_info time, deliver
     an upcall -> RELEASE the lock -> engine.run (JIT: native code, the GIL released)
-    -> re-take the lock -> account and handle the exit (hypercall, trap) -> repeat.
+    -> re-take the lock -> account and handle the exit (hypercall, trap; hypercall work
+    is charged and a long hypercall continues later once it reaches the budget's end,
+    as in the deterministic loop) -> repeat.
 
 Every piece of hypervisor, scheduler, event-channel and mm state is guarded by ONE lock
 (`RealtimeRunner.lock`); only `engine.run` runs outside it.  Idle pCPUs wait on a
@@ -264,6 +266,7 @@ class RealtimeRunner:
     def _enter(self, pcpu: Pcpu, vcpu: Vcpu, now: int, ns: int) -> int:
         """Enter `vcpu` once at virtual time `now`; return the time after its exit."""
         hv = self.hv
+        stop = now + ns
         try:
             hv.now, hv.current = now, vcpu
             hv._refresh_time(vcpu)
@@ -274,7 +277,7 @@ class RealtimeRunner:
             exit = self._run_unlocked(vcpu, max(ns_to_instructions(ns), 1))
             elapsed = instructions_to_ns(exit.retired)
             now += elapsed
-            hv.now, hv.current = now, vcpu
+            hv.now, hv.current, hv.preempt_at = now, vcpu, stop
             vcpu.cpu_time_ns += elapsed
             vcpu.instructions += exit.retired
             hv.loop.yielded = False
@@ -287,8 +290,8 @@ class RealtimeRunner:
                 raise
             hv.crash(vcpu.domain, f"internal hypervisor error: {err!r}", vcpu)
         finally:
-            hv.current = None
-        return now
+            hv.current, hv.preempt_at = None, None
+        return max(now, hv.now)      # with the hypercall work charged (hv.charge)
 
     def _handle(self, vcpu: Vcpu, exit: Exit) -> None:
         if exit.reason == ExitReason.HYPERCALL:

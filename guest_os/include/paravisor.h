@@ -241,6 +241,11 @@ typedef uint32_t RING_IDX;
 #define MMUEXT_MARK_SUPER 19
 #define MMUEXT_UNMARK_SUPER 20
 
+/* Continuation: How a preempted hypercall records its progress for its continuation (xen.h, */
+#define MMU_UPDATE_PREEMPTED 0x80000000U
+#define MEMOP_EXTENT_SHIFT 6
+#define MEMOP_CMD_MASK 63
+
 /* Uvmf: update_va_mapping flags (xen.h).  UVMF_MULTI: OR in a pointer to a vCPU bitmap. */
 #define UVMF_NONE 0
 #define UVMF_TLB_FLUSH 1

@@ -221,6 +221,17 @@ class MmuextCmd(IntEnum):
     MMUEXT_UNMARK_SUPER = 20
 
 
+class Continuation(IntEnum):
+    """How a preempted hypercall records its progress for its continuation (xen.h,
+    memory.h): mmu_update and mmuext_op mark `count` with MMU_UPDATE_PREEMPTED (and add to
+    *success_count as they go); memory_op keeps the next extent in `cmd`'s bits from
+    MEMOP_EXTENT_SHIFT up.  Only the hypervisor writes them; a guest that does is checked
+    like any other caller (docs/abi.md, "What a hypercall costs")."""
+    MMU_UPDATE_PREEMPTED = 1 << 31
+    MEMOP_EXTENT_SHIFT = 6
+    MEMOP_CMD_MASK = (1 << 6) - 1
+
+
 class Uvmf(IntEnum):
     """update_va_mapping flags (xen.h).  UVMF_MULTI: OR in a pointer to a vCPU bitmap."""
     UVMF_NONE = 0
@@ -693,7 +704,7 @@ class Netif(IntEnum):
 # Header order of the groups above (abi.py puts Hypercall and Errno first).
 SUBOP_GROUPS: tuple[type[IntEnum], ...] = (
     SchedOp, ShutdownReason, VcpuOp, VcpuMisc, TimeFlags, XenVer, XenVerLen, XenFeat,
-    XenMem, XenMapSpace, MmuCmd, MmuextCmd, Uvmf, ConsoleIO, VmAssist,
+    XenMem, XenMapSpace, MmuCmd, MmuextCmd, Continuation, Uvmf, ConsoleIO, VmAssist,
     DomId, StartInfoFlags, Virq, EvtchnOp, EvtchnStat, Callback,
     TrapInfoFlags, Bounce, VgcfFlags, GnttabOp, Gtf, GnttabMisc, Gntmap, Gntst,
     DomctlCmd, DomctlMisc, DomctlCdf, DomInf, SysctlCmd, SysctlMisc,

@@ -12,9 +12,8 @@ bytes (dom0 only, as in Xen).
 
 from __future__ import annotations
 
-from paravisor.guest_access import copy_from_guest
 from paravisor.hypercalls.abi import CONSOLEIO_read, CONSOLEIO_write
-from paravisor.hypercalls.common import HypercallError, require_privileged
+from paravisor.hypercalls.common import HypercallError, copy_from, require_privileged
 from paravisor.hypercalls.errno import Errno
 
 CONSOLEIO_MAX_WRITE = 64 * 1024   # bytes per call; more is -EINVAL rather than a long stall
@@ -24,7 +23,7 @@ def do_console_io(hv, vcpu, cmd: int, count: int, buf: int, *_) -> int:
     if cmd == CONSOLEIO_write:
         if count > CONSOLEIO_MAX_WRITE:
             raise HypercallError(Errno.EINVAL, "console write too long")
-        data = copy_from_guest(hv.memory, vcpu.cpu, buf, count)
+        data = copy_from(hv, vcpu, buf, count)
         _write_within_budget(hv, vcpu.domain, data)
         return 0
     if cmd == CONSOLEIO_read:

@@ -2,7 +2,9 @@
 
 `hypercall(hv, vcpu)` is called by the hypervisor loop when a vCPU exits on `hcall`:
 number in t0, arguments in a0..a5, result to a0 (see common.py for the handler
-contract).  Unknown numbers return -ENOSYS, like Xen.
+contract).  Unknown numbers return -ENOSYS, like Xen.  Each call is charged to the caller
+(paravisor.hypercalls.cost); a preempted one has rewound the registers to continue later
+and returns KEEP.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from paravisor.hypercalls import (
 )
 from paravisor.hypercalls.abi import Hypercall
 from paravisor.hypercalls.common import KEEP, HypercallError
+from paravisor.hypercalls.cost import HYPERCALL_NS
 from paravisor.hypercalls.errno import Errno
 from paravisor.isa.table import HYPERCALL_ARG_REGS, HYPERCALL_NR_REG, HYPERCALL_RESULT_REG
 
@@ -72,13 +75,16 @@ def hypercall(hv: Hypervisor, vcpu: Vcpu) -> None:
 
 
 def invoke(hv: Hypervisor, vcpu: Vcpu, number: int, args: tuple[int, ...]) -> object:
-    """Run hypercall `number` with `args`; its a0 value (or KEEP).  Also used by multicall."""
+    """Run hypercall `number` with `args`; its a0 value (or KEEP).  Also used by multicall.
+    Every call costs the caller HYPERCALL_NS, charged when it returns."""
     handler = TABLE.get(number)
-    if handler is None:
-        return -Errno.ENOSYS
     try:
+        if handler is None:
+            return -Errno.ENOSYS
         return handler(hv, vcpu, *args)
     except HypercallError as err:
         return -err.errno
     except GuestMemoryError:
         return -Errno.EFAULT
+    finally:
+        hv.charge(vcpu, HYPERCALL_NS)

@@ -29,7 +29,6 @@ paravisor.sched.ctl's.  Only the OUT fields are written back.
 from __future__ import annotations
 
 from paravisor.domain import VcpuState
-from paravisor.guest_access import copy_to_guest
 from paravisor.hypercalls.abi import (
     DOMID_FIRST_RESERVED,
     VCPU_GUEST_CONTEXT,
@@ -57,7 +56,7 @@ from paravisor.hypercalls.abi import (
     XEN_DOMINF_shutdown,
     XEN_DOMINF_shutdownshift,
 )
-from paravisor.hypercalls.common import read_struct, require_privileged, write_field
+from paravisor.hypercalls.common import copy_to, read_struct, require_privileged, write_field
 from paravisor.hypercalls.errno import Errno
 from paravisor.hypercalls.vcpu_context import (
     apply_context,
@@ -212,8 +211,7 @@ def _getvcpucontext(hv, vcpu, arg: int, op: dict, dom) -> int:
     target = dom.vcpus[request["vcpu"]]
     if not is_initialised(target):
         return -Errno.ENODATA
-    copy_to_guest(hv.memory, vcpu.cpu, request["ctxt"],
-                  VCPU_GUEST_CONTEXT.pack(**context_of(target)))
+    copy_to(hv, vcpu, request["ctxt"], VCPU_GUEST_CONTEXT.pack(**context_of(target)))
     return 0
 
 

@@ -1,11 +1,18 @@
 """grant_table_op (20): GNTTABOP_* over paravisor.grants, grant-table v1 only.
 
-`grant_table_op(cmd, uops, count)`: `uops` points at `count` argument structures, copied out
-of the guest once and processed in order; each op's status is written back into its own
-structure, and the hypercall returns 0 (a per-op failure is a status, not an errno).
--EFAULT/-EINVAL are for the batch itself.  set_version accepts only 1 and get_version
+`grant_table_op(cmd, uops, count)`: `uops` points at `count` argument structures, each
+copied out of the guest just before it is processed, in order; each op's status is
+written back into its own structure, and the hypercall returns 0 (a per-op failure is a
+status, not an errno).  -EFAULT/-EINVAL are for the batch itself (-EFAULT for an op that
+cannot be read: the ones before it are done).  set_version accepts only 1 and get_version
 reports 1: v2 (and with it the XSA-255 class) does not exist here.  dump_table, transfer,
 unmap_and_replace, get_status_frames, swap_grant_ref and cache_flush: -ENOSYS.
+
+Continuations, as in Xen.  Every op is charged to the caller (a copy also for the bytes
+it moves); between ops, a batch whose caller's time is up stops and the vCPU re-executes
+its hypercall as grant_table_op(cmd, &uops[done], count - done).  Ops carry their own
+results, so there is no progress to remember and nothing to forge: the resumed call is
+an ordinary one.
 """
 
 from __future__ import annotations
@@ -14,7 +21,6 @@ from paravisor.grants.copy import gnttab_copy
 from paravisor.grants.mapping import map_grant_ref, unmap_grant_ref
 from paravisor.grants.registry import grant_tables
 from paravisor.grants.table import grow_table
-from paravisor.guest_access import copy_to_guest
 from paravisor.hypercalls.abi import (
     DOMID_SELF,
     GNTTAB_COPY,
@@ -34,24 +40,37 @@ from paravisor.hypercalls.abi import (
     GNTTABOP_set_version,
     GNTTABOP_setup_table,
     GNTTABOP_unmap_grant_ref,
+    Hypercall,
 )
-from paravisor.hypercalls.common import HypercallError, read_array, write_field
+from paravisor.hypercalls.common import (
+    Batch,
+    HypercallError,
+    copy_to,
+    create_continuation,
+    write_field,
+)
+from paravisor.hypercalls.cost import copy_ns
 from paravisor.hypercalls.errno import Errno
 
-MAX_OPS_PER_CALL = 512          # a batch bound (Xen preempts long batches; we refuse them)
+MAX_OPS_PER_CALL = 512          # a batch bound (the ABI's; long batches are preempted)
 GRANT_TABLE_VERSION = 1
 
 
-def do_grant_table_op(hv, vcpu, cmd: int, uops: int, count: int, *_) -> int:
+def do_grant_table_op(hv, vcpu, cmd: int, uops: int, count: int, *_) -> object:
     handler = _OPS.get(cmd)
     if handler is None:
         return -Errno.ENOSYS
     struct, one_op = handler
     if count > MAX_OPS_PER_CALL:
         return -Errno.EINVAL
-    ops = read_array(hv, vcpu, struct, uops, count)
+    ops = Batch.array(hv, vcpu, struct, uops, count)
     for index, op in enumerate(ops):
         one_op(hv, vcpu, op, uops + index * struct.size)
+    if ops.fault:
+        return -Errno.EFAULT
+    if ops.preempted:
+        return create_continuation(vcpu, Hypercall.grant_table_op, cmd,
+                                   uops + ops.taken * struct.size, count - ops.taken)
     return 0
 
 
@@ -73,7 +92,7 @@ def _setup_table(hv, vcpu, op, va: int) -> None:
         if status == GNTST_okay:
             frames = table.frames[:op["nr_frames"]]
             raw = b"".join(mfn.to_bytes(4, "little") for mfn in frames)
-            copy_to_guest(hv.memory, vcpu.cpu, op["frame_list"], raw)
+            copy_to(hv, vcpu, op["frame_list"], raw)
     write_field(hv, vcpu, GNTTAB_SETUP_TABLE, va, "status", status)
 
 
@@ -102,7 +121,10 @@ def _unmap(hv, vcpu, op, va: int) -> None:
 
 
 def _copy(hv, vcpu, op, va: int) -> None:
-    write_field(hv, vcpu, GNTTAB_COPY, va, "status", gnttab_copy(hv, vcpu.domain, op))
+    status = gnttab_copy(hv, vcpu.domain, op)
+    if status == GNTST_okay:
+        hv.charge(vcpu, copy_ns(op["len"]))
+    write_field(hv, vcpu, GNTTAB_COPY, va, "status", status)
 
 
 def _set_version(hv, vcpu, op, va: int) -> None:

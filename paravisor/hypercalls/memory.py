@@ -28,17 +28,27 @@ allocated or freed, so nothing changes), -EPERM for a domU naming another domain
 -ESRCH for a domain that does not exist.  Too many extents for one call (more than
 MAX_EXTENTS) returns 0, as Xen does when nr_extents cannot be encoded in a continuation.
 
+Continuations, as in Xen.  Every extent is charged to the caller; between extents, a
+call whose caller's time is up stops and the vCPU re-executes its hypercall as
+memory_op(cmd | (next extent << MEMOP_EXTENT_SHIFT), arg).  The resumed call reads
+`arg` again and checks it like a fresh call (domain, order, the rest of the array, which
+it copies and proves accessible before changing anything), then does extents
+next..nr_extents-1 and returns the total done, counting from extent 0, so the guest sees
+what an uninterrupted call returns.  A start extent at or past nr_extents cannot come
+from a continuation: -EINVAL.
+
 XENMEM_current_reservation / maximum_reservation: `arg` points at a domid_t; the result
 is the page count.  XENMEM_maximum_ram_page: the highest machine frame number.  Every
-other command is -ENOSYS.  Hypercalls run to completion, so the continuation bits Xen
-keeps in the high bits of `cmd` do not exist: such a cmd is simply unknown.
+other command, or one of these with a start extent in `cmd`, is -ENOSYS.
 """
 
 from __future__ import annotations
 
-from paravisor.guest_access import copy_from_guest, copy_to_guest
 from paravisor.hypercalls.abi import (
+    MEMOP_CMD_MASK,
+    MEMOP_EXTENT_SHIFT,
     XEN_MEMORY_RESERVATION,
+    Hypercall,
     XENMEM_current_reservation,
     XENMEM_decrease_reservation,
     XENMEM_increase_reservation,
@@ -47,64 +57,87 @@ from paravisor.hypercalls.abi import (
     XENMEM_populate_physmap,
 )
 from paravisor.hypercalls.abi_types import U16, U32
-from paravisor.hypercalls.common import read_struct, target_domain
+from paravisor.hypercalls.common import (
+    Batch,
+    HypercallError,
+    copy_from,
+    copy_to,
+    create_continuation,
+    read_struct,
+    target_domain,
+)
 from paravisor.hypercalls.errno import Errno
 from paravisor.mm import reservation
 
-MAX_EXTENTS = 1 << 18            # one call's extent array: at most 1 MiB of u32s
+MAX_EXTENTS = 1 << 18            # one call's extent array: at most 1 MiB of u32s (and the
+                                 # next extent always fits cmd's bits above the shift)
 SUPPORTED_EXTENT_ORDER = 0       # extents are single 4 KiB frames
 
 
-def do_memory_op(hv, vcpu, cmd: int, arg: int, *_) -> int:
-    if cmd in _RESERVATION_OPS:
-        return _reservation_op(hv, vcpu, cmd, arg)
-    if cmd in (XENMEM_current_reservation, XENMEM_maximum_reservation):
-        domid = U16.decode(copy_from_guest(hv.memory, vcpu.cpu, arg, U16.size))
+def do_memory_op(hv, vcpu, cmd: int, arg: int, *_) -> object:
+    op, start = cmd & MEMOP_CMD_MASK, cmd >> MEMOP_EXTENT_SHIFT
+    if op in _RESERVATION_OPS:
+        return _reservation_op(hv, vcpu, op, start, arg)
+    if start:
+        return -Errno.ENOSYS     # only the reservation ops have continuations
+    if op in (XENMEM_current_reservation, XENMEM_maximum_reservation):
+        domid = U16.decode(copy_from(hv, vcpu, arg, U16.size))
         dom = target_domain(hv, vcpu, domid)
-        if cmd == XENMEM_current_reservation:
+        if op == XENMEM_current_reservation:
             return reservation.current_reservation(dom.mem)
         return reservation.maximum_reservation(dom.mem)
-    if cmd == XENMEM_maximum_ram_page:
+    if op == XENMEM_maximum_ram_page:
         return hv.mm.nframes - 1
     return -Errno.ENOSYS
 
 
-def _reservation_op(hv, vcpu, cmd: int, arg: int) -> int:
-    """Parse and check the reservation, then run the op; returns extents done."""
+def _reservation_op(hv, vcpu, op: int, start: int, arg: int) -> object:
+    """Parse and check the reservation, then run extents start..nr-1 of the op; returns
+    the extents done counting from 0, or a continuation."""
     args = read_struct(hv, vcpu, XEN_MEMORY_RESERVATION, arg)
     dom = target_domain(hv, vcpu, args["domid"])
     nr, array = args["nr_extents"], args["extent_start"]
-    if nr == 0 or nr > MAX_EXTENTS or args["extent_order"] != SUPPORTED_EXTENT_ORDER:
+    if nr > MAX_EXTENTS or args["extent_order"] != SUPPORTED_EXTENT_ORDER:
+        return start
+    if start >= nr:
+        if start:
+            raise HypercallError(Errno.EINVAL, "start extent past the end")
         return 0
-    if array == 0 and cmd != XENMEM_increase_reservation:
-        return 0          # only increase_reservation may leave out the array
-    # Copy the array once and prove it writable before anything changes: a fault after
-    # frames were allocated or freed would leave the guest unaware of them.
-    raw = copy_from_guest(hv.memory, vcpu.cpu, array, nr * U32.size) if array else b""
-    if array and cmd != XENMEM_decrease_reservation:
-        copy_to_guest(hv.memory, vcpu.cpu, array, raw)
+    if array == 0 and op != XENMEM_increase_reservation:
+        return start      # only increase_reservation may leave out the array
+    # Copy the rest of the array once and prove it writable before anything changes: a
+    # fault after frames were allocated or freed would leave the guest unaware of them.
+    count, first = nr - start, array + start * U32.size if array else 0
+    raw = copy_from(hv, vcpu, first, count * U32.size) if array else bytes(count * U32.size)
+    if array and op != XENMEM_decrease_reservation:
+        copy_to(hv, vcpu, first, raw)
     entries = [U32.decode(raw[i:i + U32.size]) for i in range(0, len(raw), U32.size)]
-    return _RESERVATION_OPS[cmd](hv, vcpu, dom, nr, array, entries)
+    extents = Batch(hv, vcpu, count, entries.__getitem__)
+    done = start + _RESERVATION_OPS[op](hv, vcpu, dom, extents, first, entries)
+    if extents.preempted:
+        return create_continuation(vcpu, Hypercall.memory_op,
+                                   op | (done << MEMOP_EXTENT_SHIFT), arg)
+    return done
 
 
-def _increase(hv, vcpu, dom, nr: int, array: int, entries: list[int]) -> int:
-    mfns = reservation.increase_reservation(hv.mm, dom.mem, nr)
-    if array and mfns:
-        copy_to_guest(hv.memory, vcpu.cpu, array, _u32s(mfns))
+def _increase(hv, vcpu, dom, extents: Batch, first: int, entries: list[int]) -> int:
+    mfns = reservation.alloc_extents(hv.mm, dom.mem, extents)
+    if first and mfns:
+        copy_to(hv, vcpu, first, _u32s(mfns))
     return len(mfns)
 
 
-def _populate(hv, vcpu, dom, nr: int, array: int, entries: list[int]) -> int:
-    mfns = reservation.increase_reservation(hv.mm, dom.mem, nr)
+def _populate(hv, vcpu, dom, extents: Batch, first: int, entries: list[int]) -> int:
+    mfns = reservation.alloc_extents(hv.mm, dom.mem, extents)
     for mfn, gpfn in zip(mfns, entries, strict=False):
         hv.mm.m2p[mfn] = gpfn
     if mfns:
-        copy_to_guest(hv.memory, vcpu.cpu, array, _u32s(mfns))
+        copy_to(hv, vcpu, first, _u32s(mfns))
     return len(mfns)
 
 
-def _decrease(hv, vcpu, dom, nr: int, array: int, entries: list[int]) -> int:
-    return reservation.decrease_reservation(hv.mm, dom.mem, entries)
+def _decrease(hv, vcpu, dom, extents: Batch, first: int, entries: list[int]) -> int:
+    return reservation.decrease_reservation(hv.mm, dom.mem, extents)
 
 
 def _u32s(values: list[int]) -> bytes:

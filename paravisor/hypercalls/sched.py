@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from paravisor.domain import ShutdownReason, VcpuState
-from paravisor.guest_access import copy_from_guest
 from paravisor.hypercalls.abi import (
     SCHED_POLL,
     SCHED_REMOTE_SHUTDOWN,
@@ -15,7 +14,12 @@ from paravisor.hypercalls.abi import (
     SCHEDOP_shutdown_code,
     SCHEDOP_yield,
 )
-from paravisor.hypercalls.common import HypercallError, read_struct, require_privileged
+from paravisor.hypercalls.common import (
+    HypercallError,
+    copy_from,
+    read_struct,
+    require_privileged,
+)
 from paravisor.hypercalls.errno import Errno
 from paravisor.timers import guest_deadline
 
@@ -66,7 +70,7 @@ def _poll(hv, vcpu, args: dict) -> int:
     nr = args["nr_ports"]
     if nr > SCHED_POLL_MAX_PORTS:
         raise HypercallError(Errno.EINVAL, "too many ports to poll")
-    raw = copy_from_guest(hv.memory, vcpu.cpu, args["ports"], 4 * nr)
+    raw = copy_from(hv, vcpu, args["ports"], 4 * nr)
     ports = tuple(int.from_bytes(raw[4 * i:4 * i + 4], "little") for i in range(nr))
     dom = vcpu.domain
     for port in ports:

@@ -19,7 +19,6 @@ for an interface_version other than XEN_SYSCTL_INTERFACE_VERSION; unknown comman
 
 from __future__ import annotations
 
-from paravisor.guest_access import copy_to_guest
 from paravisor.hypercalls.abi import (
     NOMINAL_CLOCK_HZ,
     XEN_DOMCTL_GETDOMAININFO,
@@ -35,7 +34,7 @@ from paravisor.hypercalls.abi import (
     XEN_SYSCTL_physinfo,
     XEN_SYSCTL_sched_id,
 )
-from paravisor.hypercalls.common import read_struct, require_privileged, write_field
+from paravisor.hypercalls.common import copy_to, read_struct, require_privileged, write_field
 from paravisor.hypercalls.domctl import domain_info
 from paravisor.hypercalls.errno import Errno
 
@@ -94,7 +93,7 @@ def _getdomaininfolist(hv, vcpu, arg: int, op: dict) -> int:
     infos = b"".join(XEN_DOMCTL_GETDOMAININFO.pack(**domain_info(hv, dom, vcpu))
                      for dom in chosen)
     if infos:
-        copy_to_guest(hv.memory, vcpu.cpu, request["buffer"], infos)
+        copy_to(hv, vcpu, request["buffer"], infos)
     write_field(hv, vcpu, XEN_SYSCTL, arg, "u.getdomaininfolist.num_domains", len(chosen))
     return 0
 

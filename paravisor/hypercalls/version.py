@@ -29,7 +29,6 @@ The variable-length sub-ops of Xen 4.21 (extraversion2 ...) and anything else: -
 from __future__ import annotations
 
 from paravisor.builder import HIGHEST_ADDRESS
-from paravisor.guest_access import copy_to_guest
 from paravisor.hypercalls.abi import (
     START_INFO_MAGIC,
     XEN_CAPABILITIES_INFO_LEN,
@@ -53,7 +52,7 @@ from paravisor.hypercalls.abi import (
     XENVER_platform_parameters,
     XENVER_version,
 )
-from paravisor.hypercalls.common import HypercallError, read_struct, write_struct
+from paravisor.hypercalls.common import HypercallError, copy_to, read_struct, write_struct
 from paravisor.hypercalls.errno import Errno
 from paravisor.isa.table import PAGE_SIZE
 
@@ -76,7 +75,7 @@ def features_submap0(privileged: bool) -> int:
 
 def _copy_string(hv, vcpu, arg: int, text: str, size: int) -> int:
     data = text.encode()[:size - 1]
-    copy_to_guest(hv.memory, vcpu.cpu, arg, data + bytes(size - len(data)))
+    copy_to(hv, vcpu, arg, data + bytes(size - len(data)))
     return 0
 
 
@@ -121,7 +120,7 @@ def do_xen_version(hv, vcpu, cmd: int, arg: int, *_) -> int:
         return PAGE_SIZE if arg == 0 else -Errno.EINVAL
     if cmd == XENVER_guest_handle:
         handle = vcpu.domain.handle
-        copy_to_guest(hv.memory, vcpu.cpu, arg, handle)
+        copy_to(hv, vcpu, arg, handle)
         return 0
     if cmd == XENVER_build_id:
         return -Errno.ENODATA if vcpu.domain.privileged else -Errno.EPERM

@@ -162,10 +162,12 @@ class MemoryManager:
     the domains' memory views and the free-frame pool.
 
     free_listeners are called with an mfn after it has been freed and zeroed (engines use it
-    to drop anything cached from the frame).  `shootdown` stops the vCPUs that may hold a
-    translation before a change makes it stale (paravisor.mm.shootdown; --realtime installs
-    its own).  With `debug`, every PV MMU operation ends with a full invariant check
-    (paravisor.mm.invariants), raising on the first violation.
+    to drop anything cached from the frame); table_walk_listeners with the mfn of every
+    page table validated or torn down, all of its entries walked (the hypervisor charges
+    that work to the vCPU whose hypercall caused it).  `shootdown` stops the vCPUs that
+    may hold a translation before a change makes it stale (paravisor.mm.shootdown;
+    --realtime installs its own).  With `debug`, every PV MMU operation ends with a full
+    invariant check (paravisor.mm.invariants), raising on the first violation.
     """
 
     def __init__(self, memory: MachineMemory, debug: bool = False) -> None:
@@ -177,6 +179,7 @@ class MemoryManager:
         self._free = list(range(memory.nframes))   # a sorted list is already a heap
         self._free_set = set(self._free)
         self.free_listeners: list[FrameListener] = []
+        self.table_walk_listeners: list[FrameListener] = []
         self.shootdown: Shootdown = NO_SHOOTDOWN
         # References held outside page tables (grant pins, dom0 services' foreign maps):
         # (holder, owner, mfn, writable) -> how many.  Only paravisor.mm.external edits it.
@@ -230,6 +233,11 @@ class MemoryManager:
             self._free_set.add(mfn)
             for listener in list(self.free_listeners):
                 listener(mfn)
+
+    def table_walked(self, mfn: int) -> None:
+        """Page table `mfn` had every entry validated or released (pagetable.py)."""
+        for listener in self.table_walk_listeners:
+            listener(mfn)
 
 
 # --- domain and xen pages ---------------------------------------------------------

@@ -192,6 +192,7 @@ def _promote(mm: MemoryManager, mfn: int, page_type: PageType) -> int:
     owner = mm.frames[mfn].owner
     if owner is None or owner == DOMID_XEN:
         return -Errno.EINVAL
+    mm.table_walked(mfn)
     entries = read_table(mm, mfn)
     for index, pte in enumerate(entries):
         rc = get_from(mm, pte, owner)
@@ -205,6 +206,7 @@ def _promote(mm: MemoryManager, mfn: int, page_type: PageType) -> int:
 def _demote(mm: MemoryManager, mfn: int, page_type: PageType) -> None:
     """Drop the references every entry of a table held (Xen's free_l?_table)."""
     _, put_from = _entry_ops(page_type)
+    mm.table_walked(mfn)
     for pte in read_table(mm, mfn):
         put_from(mm, pte)
 

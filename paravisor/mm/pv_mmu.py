@@ -19,7 +19,7 @@ the subject domain, NEW_BASEPTR flushes its vCPU, and the flush requests flush w
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable
 
 from paravisor.hypercalls.errno import Errno
 from paravisor.isa.engine import CPUState
@@ -80,10 +80,12 @@ def flush_domain_tlbs(dom: MemoryDomain) -> None:
 
 # --- mmu_update ------------------------------------------------------------------------
 
-def mmu_update(mm: MemoryManager, dom: MemoryDomain, requests: Sequence[tuple[int, int]],
+def mmu_update(mm: MemoryManager, dom: MemoryDomain, requests: Iterable[tuple[int, int]],
                foreigndom: int = DOMID_SELF) -> tuple[int, int]:
-    """Apply (ptr, val) requests in order.  Returns (0, len(requests)), or (-errno, i) where
-    request i failed and changed nothing; requests before it took effect."""
+    """Apply (ptr, val) requests in order.  Returns (0, number of requests), or (-errno, i)
+    where request i failed and changed nothing; requests before it took effect.  The
+    requests may come lazily (the hypercall layer stops handing them out when the
+    caller's time is up: the count says how far it got)."""
     subject = subject_domain(mm, dom, foreigndom)
     if isinstance(subject, int):
         return subject, 0
@@ -283,11 +285,11 @@ _MMUEXT_HANDLERS: dict[int, MmuextHandler] = {
 
 
 def mmuext_op(mm: MemoryManager, dom: MemoryDomain, cpu: CPUState,
-              ops: Sequence[tuple[int, int, int]],
+              ops: Iterable[tuple[int, int, int]],
               foreigndom: int = DOMID_SELF) -> tuple[int, int]:
     """Apply (cmd, arg1, arg2) operations in order (arg1: an mfn or a linear address; arg2:
-    unused here).  Returns (0, len(ops)) or (-errno, i) for the failing op i; an unknown
-    command is -ENOSYS, as in Xen."""
+    unused here).  Returns (0, number of ops) or (-errno, i) for the failing op i; an
+    unknown command is -ENOSYS, as in Xen.  The ops may come lazily, as mmu_update's."""
     subject = subject_domain(mm, dom, foreigndom)
     if isinstance(subject, int):
         return subject, 0

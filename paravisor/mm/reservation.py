@@ -10,7 +10,7 @@ on until the last mapping goes; a guest must unpin and unmap first).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 
 from paravisor.hypercalls.errno import Errno
 from paravisor.mm.frametable import (
@@ -29,8 +29,14 @@ MAX_PAGES_LIMIT = 0xFFFF_FFFF
 def increase_reservation(mm: MemoryManager, dom: MemoryDomain, nr_extents: int) -> list[int]:
     """Allocate up to `nr_extents` frames to `dom`; returns the new mfns in order.  Fewer
     (Xen's nr_done) when the domain reaches max_pages or the host runs out."""
+    return alloc_extents(mm, dom, range(max(nr_extents, 0)))
+
+
+def alloc_extents(mm: MemoryManager, dom: MemoryDomain, extents: Iterable[object]) -> list[int]:
+    """increase_reservation with one frame per item of `extents`, which may come lazily
+    (the hypercall layer stops handing them out when the caller's time is up)."""
     mfns: list[int] = []
-    for _ in range(max(nr_extents, 0)):
+    for _ in extents:
         mfn = alloc_domheap_page(mm, dom)
         if mfn is None:
             break
@@ -54,9 +60,9 @@ def guest_remove_page(mm: MemoryManager, dom: MemoryDomain, mfn: int) -> int:
     return 0
 
 
-def decrease_reservation(mm: MemoryManager, dom: MemoryDomain, mfns: Sequence[int]) -> int:
+def decrease_reservation(mm: MemoryManager, dom: MemoryDomain, mfns: Iterable[int]) -> int:
     """Remove frames in order, stopping at the first refusal; returns how many were removed
-    (Xen's nr_done; the caller learns which one failed from it)."""
+    (Xen's nr_done; the caller learns which one failed from it).  `mfns` may come lazily."""
     done = 0
     for mfn in mfns:
         if guest_remove_page(mm, dom, mfn):

@@ -15,6 +15,8 @@ Ownership: test code only; nothing here is used by the hypervisor.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,8 +24,14 @@ from paravisor.builder import build_domain, parse_image
 from paravisor.domain import Domain, Vcpu
 from paravisor.guest_access import copy_from_guest, copy_to_guest
 from paravisor.hypercalls import dispatch
-from paravisor.hypercalls.abi import Struct
-from paravisor.hypercalls.common import KEEP
+from paravisor.hypercalls.abi import (
+    DOMID_SELF,
+    XEN_MEMORY_RESERVATION,
+    Hypercall,
+    Struct,
+    XENMEM_increase_reservation,
+)
+from paravisor.hypercalls.common import HCALL_SIZE, KEEP
 from paravisor.hypervisor import Hypervisor
 from paravisor.isa.table import (
     HYPERCALL_ARG_REGS,
@@ -47,6 +55,7 @@ from paravisor.toolchain.elf import read_elf
 
 SCRATCH_PAGES = 8
 SCRATCH_SYMBOL = "scratch"
+HCALL_TEST_PC = 0x10000       # where hcall_preempted pretends the guest's `hcall` is
 
 # A kernel that only waits: for tests that drive hypercalls from Python.  Its .bss
 # `scratch` area (SCRATCH_PAGES pages, writable) holds the argument structures.
@@ -121,6 +130,13 @@ class Guest:
         self.write(va, b"".join((w & WORD_MASK).to_bytes(4, "little") for w in words))
         return va
 
+    def put_array(self, struct: Struct, rows: list[dict[str, Any]]) -> int:
+        """Consecutive `struct`s with the values of `rows`, in scratch memory; their va."""
+        va = self.alloc(struct.size * max(len(rows), 1))
+        for i, values in enumerate(rows):
+            self.put(struct, va + i * struct.size, **values)
+        return va
+
     def words(self, va: int, count: int) -> list[int]:
         raw = self.read(va, 4 * count)
         return [int.from_bytes(raw[i:i + 4], "little") for i in range(0, len(raw), 4)]
@@ -134,13 +150,27 @@ class Guest:
             raise ValueError(f"no L1 table covers {va:#010x}")
         return entry_maddr(pte_frame(l2e), l1_index(va))
 
+    def fresh_frames(self, count: int) -> list[int]:
+        """`count` new frames of the guest's own, unmapped (increase_reservation, with
+        max_pages raised to make room)."""
+        self.dom.mem.max_pages += count
+        out = self.put_words([0] * count)
+        res = self.put(XEN_MEMORY_RESERVATION, extent_start=out, nr_extents=count,
+                       domid=DOMID_SELF)
+        done = self.call(Hypercall.memory_op, XENMEM_increase_reservation, res)
+        if done != count:
+            raise ValueError(f"increase_reservation gave {done} of {count} frames")
+        return self.words(out, count)
+
     # --- hypercalls ---------------------------------------------------------------------
 
     def call(self, number: int, *args: int, vcpu: Vcpu | None = None) -> Any:
         """dispatch.invoke with six argument words: the handler's result (-errno on
-        failure), or common.KEEP."""
+        failure), or common.KEEP.  `vcpu` is hv.current meanwhile, as in the loop."""
         words = tuple((a & WORD_MASK) for a in args) + (0,) * (len(HYPERCALL_ARG_REGS) - len(args))
-        return dispatch.invoke(self.hv, vcpu or self.vcpu, number, words)
+        vcpu = vcpu or self.vcpu
+        with self._running(vcpu):
+            return dispatch.invoke(self.hv, vcpu, number, words)
 
     def hcall(self, number: int, *args: int, vcpu: Vcpu | None = None) -> int:
         """The register path: load t0/a0..a5 as `hcall` leaves them, run
@@ -150,8 +180,42 @@ class Guest:
         regs[HYPERCALL_NR_REG] = number & WORD_MASK
         for reg, value in zip(HYPERCALL_ARG_REGS, args, strict=False):
             regs[reg] = value & WORD_MASK
-        dispatch.hypercall(self.hv, vcpu)
+        with self._running(vcpu):
+            dispatch.hypercall(self.hv, vcpu)
         return signed(regs[HYPERCALL_RESULT_REG])
+
+    def hcall_preempted(self, number: int, *args: int, vcpu: Vcpu | None = None,
+                        limit: int = 100_000) -> tuple[int, int]:
+        """The register path with preemption forced at every check (hv.preempt_at = 0):
+        re-execute the `hcall` after each continuation, as the guest does when it next
+        runs, until the call completes.  (a0 as a signed value, continuations taken)."""
+        vcpu = vcpu or self.vcpu
+        cpu = vcpu.cpu
+        regs = cpu.regs
+        regs[HYPERCALL_NR_REG] = number & WORD_MASK
+        for reg, value in zip(HYPERCALL_ARG_REGS, args, strict=False):
+            regs[reg] = value & WORD_MASK
+        for continuations in range(limit):
+            cpu.pc = HCALL_TEST_PC + HCALL_SIZE       # just after the `hcall`, as on entry
+            self.hv.preempt_at = 0
+            try:
+                with self._running(vcpu):
+                    dispatch.hypercall(self.hv, vcpu)
+            finally:
+                self.hv.preempt_at = None
+            if cpu.pc != HCALL_TEST_PC:
+                return signed(regs[HYPERCALL_RESULT_REG]), continuations
+        raise AssertionError(f"hypercall {number} still continuing after {limit} entries")
+
+    @contextmanager
+    def _running(self, vcpu: Vcpu) -> Iterator[None]:
+        """`vcpu` is the running vCPU (hv.current) for the duration, as when the loop
+        handles its hypercall, so work the hypervisor charges to it lands on it."""
+        outer, self.hv.current = self.hv.current, vcpu
+        try:
+            yield
+        finally:
+            self.hv.current = outer
 
 
 def mm_state(mm: MemoryManager) -> tuple:

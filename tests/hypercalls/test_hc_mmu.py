@@ -1,10 +1,12 @@
-"""mmu_update (1), update_va_mapping (14) and mmuext_op (26) through dispatch: the
-request arrays are copied out once, pv_mmu does the checked work, success_count is
-written back; bad pointers are -EFAULT and change nothing."""
+"""mmu_update (1), update_va_mapping (14) and mmuext_op (26) through dispatch: each
+request is copied out when its turn comes, pv_mmu does the checked work, success_count
+is written back; bad pointers are -EFAULT and change nothing.  (Continuations:
+tests/hypercalls/test_hc_continuations.py.)"""
 
 from paravisor.hypercalls.abi import (
     DOMID_SELF,
     MMU_UPDATE,
+    MMU_UPDATE_PREEMPTED,
     MMUEXT_OP,
     MMUEXT_PIN_L1_TABLE,
     MMUEXT_TLB_FLUSH_LOCAL,
@@ -14,6 +16,7 @@ from paravisor.hypercalls.abi import (
     Hypercall,
     XENMEM_increase_reservation,
 )
+from paravisor.hypercalls.common import MAX_ARRAY_BYTES
 from paravisor.hypercalls.errno import Errno
 from paravisor.isa.table import PAGE_SIZE, PTE_P, PTE_W, make_pte
 from paravisor.mm.invariants import verify
@@ -100,7 +103,12 @@ def test_mmu_update_bad_pointers_are_efault_and_change_nothing(domu):
 
 def test_mmu_update_rejects_absurd_counts(domu):
     reqs = domu.alloc(MMU_UPDATE.size)
-    assert domu.call(MMU, reqs, 0x8000_0001, 0, DOMID_SELF) == -Errno.EINVAL
+    too_many = MAX_ARRAY_BYTES // MMU_UPDATE.size + 1
+    assert domu.call(MMU, reqs, too_many, 0, DOMID_SELF) == -Errno.EINVAL
+    assert domu.call(MMU, reqs, too_many | MMU_UPDATE_PREEMPTED, 0, DOMID_SELF) \
+        == -Errno.EINVAL
+    # A continuation flag with nothing left to do never comes from the hypervisor.
+    assert domu.call(MMU, reqs, MMU_UPDATE_PREEMPTED, 0, DOMID_SELF) == -Errno.EINVAL
     assert domu.call(MMU, reqs, 0, 0, DOMID_SELF) == 0
 
 

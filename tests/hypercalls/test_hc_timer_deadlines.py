@@ -25,6 +25,7 @@ from paravisor.hypercalls.abi import (
     VCPUOP_set_singleshot_timer,
     Virq,
 )
+from paravisor.hypercalls.cost import copy_ns
 from paravisor.hypercalls.errno import Errno
 from paravisor.testing.guests import api_guest
 from paravisor.timers import (
@@ -39,6 +40,7 @@ from paravisor.timers import (
 
 VCPU = Hypercall.vcpu_op
 MS = 1_000_000
+READ_PERIOD = copy_ns(VCPU_SET_PERIODIC_TIMER.size)   # charged before the timer is armed
 U64_MAX = (1 << 64) - 1
 
 u64 = st.integers(1, U64_MAX)
@@ -149,8 +151,9 @@ def test_a_periodic_tick_past_stime_max_is_never_armed(guest):
     period = guest.put(VCPU_SET_PERIODIC_TIMER, period_ns=STIME_DELTA_MAX)
     too_long = guest.put(VCPU_SET_PERIODIC_TIMER, period_ns=STIME_DELTA_MAX + 1)
     assert guest.call(VCPU, VCPUOP_set_periodic_timer, 0, too_long) == -Errno.EINVAL
+    guest.hv.now = 5 * MS                         # the refused call was charged too
     assert guest.call(VCPU, VCPUOP_set_periodic_timer, 0, period) == 0
-    assert guest.vcpu.periodic_next == 5 * MS + STIME_DELTA_MAX
+    assert guest.vcpu.periodic_next == 5 * MS + READ_PERIOD + STIME_DELTA_MAX
     guest.hv.now = guest.vcpu.periodic_next
     guest.hv._fire_timers()
     assert fired(guest)
@@ -169,4 +172,5 @@ def test_a_periodic_timer_paused_for_ages_fires_once_and_catches_up_in_one_step(
     started = time.monotonic()
     guest.hv._fire_timers()
     assert time.monotonic() - started < 0.1
-    assert fired(guest) and guest.vcpu.periodic_next == 10**18 + MS    # ticks at n ms
+    # ticks at n ms, shifted by the copy of the period charged before it was armed
+    assert fired(guest) and guest.vcpu.periodic_next == 10**18 + MS + READ_PERIOD
