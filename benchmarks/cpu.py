@@ -24,7 +24,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from paravisor.builder import parse_image
+from paravisor.hypervisor.builder import parse_image
 from paravisor.isa.baremetal import BareMetalMachine, StopReason
 from paravisor.isa.engine import CPUState
 from paravisor.isa.interpreter import Interpreter

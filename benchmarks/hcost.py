@@ -31,8 +31,8 @@ import sys
 import time
 from pathlib import Path
 
-from paravisor.builder import build_domain, parse_image
 from paravisor.hypervisor import Hypervisor
+from paravisor.hypervisor.builder import build_domain, parse_image
 from paravisor.isa.interpreter import Interpreter
 from paravisor.jit import JitEngine
 from paravisor.testing.host import Host, image_from

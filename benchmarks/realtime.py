@@ -29,9 +29,9 @@ import os
 import tempfile
 import time
 
-from paravisor import loop as loop_module
-from paravisor import realtime as realtime_module
-from paravisor.loop import QUANTUM_NS
+from paravisor.hypervisor import loop as loop_module
+from paravisor.hypervisor import realtime as realtime_module
+from paravisor.hypervisor.loop import QUANTUM_NS
 from paravisor.toolstack.launch import launch
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 from paravisor.sched.interface import Scheduler
 from paravisor.testing.sched_harness import Scenario, add_sleeper, fair_shares, scenario
-from paravisor.trace_summary import summarise
+from paravisor.trace.summary import summarise
 
 MS = 1_000_000
 WARM_UP_NS = 300 * MS

@@ -17,7 +17,7 @@ COMMAND_MODULES = (
     "paravisor.toolchain.cli",
     "paravisor.toolchain.cc.cli",
     "paravisor.toolstack.cli",
-    "paravisor.trace_cli",
+    "paravisor.trace.cli",
 )
 
 

@@ -33,8 +33,8 @@ import sys
 from collections import deque
 from typing import TextIO
 
+from paravisor.abi import Console
 from paravisor.errors import UserError
-from paravisor.hypercalls.abi import Console
 from paravisor.inputfiles import file_kind
 
 _COLOURS = (36, 33, 35, 32, 34, 31)   # cyan yellow magenta green blue red

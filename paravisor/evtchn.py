@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import TYPE_CHECKING
 
-from paravisor.hypercalls.abi import (
+from paravisor.abi import (
     DOMID_SELF,
     SHARED_INFO,
     EVTCHNSTAT_closed,
@@ -39,7 +39,7 @@ from paravisor.hypercalls.abi import (
     EVTCHNSTAT_virq,
     Virq,
 )
-from paravisor.hypercalls.errno import Errno
+from paravisor.abi.errno import Errno
 
 if TYPE_CHECKING:
     from paravisor.domain import Domain, Vcpu

@@ -15,11 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from paravisor.abi import DOMID_SELF
+from paravisor.abi.consts import Gntst, GnttabMisc
 from paravisor.grants.pins import pin_grant, unpin_grant
 from paravisor.grants.registry import grant_tables
 from paravisor.grants.table import GrantTable
-from paravisor.hypercalls.abi import DOMID_SELF
-from paravisor.hypercalls.abi_consts import Gntst, GnttabMisc
 from paravisor.isa.table import PAGE_SHIFT, PAGE_SIZE
 from paravisor.mm.external import hold_frame, release_frame
 

@@ -19,11 +19,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from paravisor.abi.consts import Gntmap, Gntst
 from paravisor.errors import UserError
 from paravisor.grants.pins import pin_grant, unpin_grant
 from paravisor.grants.registry import grant_tables
 from paravisor.grants.table import GrantTable
-from paravisor.hypercalls.abi_consts import Gntmap, Gntst
 from paravisor.isa.table import (
     PAGE_MASK,
     PAGE_SHIFT,

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from paravisor.abi.consts import Gntst, Gtf
 from paravisor.grants.table import ActiveEntry, GrantTable, cas_flags, read_entry
-from paravisor.hypercalls.abi_consts import Gntst, Gtf
 from paravisor.mm.external import hold_frame, release_frame
 
 if TYPE_CHECKING:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from paravisor.abi import DEFAULT_MAX_GRANT_FRAMES, DEFAULT_MAX_MAPTRACK_FRAMES
 from paravisor.grants.table import (
     INITIAL_GRANT_FRAMES,
     MAPTRACK_PER_FRAME,
@@ -20,7 +21,6 @@ from paravisor.grants.table import (
     free_table_frames,
     grow_table,
 )
-from paravisor.toolstack.config import DEFAULT_MAX_GRANT_FRAMES, DEFAULT_MAX_MAPTRACK_FRAMES
 
 if TYPE_CHECKING:
     from paravisor.domain import Domain

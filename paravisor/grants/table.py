@@ -22,8 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from paravisor.hypercalls.abi_consts import Gtf
-from paravisor.hypercalls.abi_structs import GRANT_ENTRY_V1
+from paravisor.abi.consts import Gtf
+from paravisor.abi.structs import GRANT_ENTRY_V1
 from paravisor.isa.memory import MachineMemory
 from paravisor.isa.table import PAGE_SHIFT, PAGE_SIZE
 from paravisor.mm.frametable import alloc_xen_page, free_xen_page, share_xen_page_with_guest

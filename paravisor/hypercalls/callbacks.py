@@ -1,10 +1,9 @@
 """Guest entry points: set_trap_table (0), stack_switch (3), set_callbacks (4),
-iret (23) and callback_op (30).  See paravisor/traps.py for how they are used."""
+iret (23) and callback_op (30).  See paravisor/domain/traps.py for how they are used."""
 
 from __future__ import annotations
 
-from paravisor.domain import TrapHandler
-from paravisor.hypercalls.abi import (
+from paravisor.abi import (
     CALLBACK_REGISTER,
     CALLBACK_UNREGISTER,
     TI_DPL_MASK,
@@ -16,9 +15,10 @@ from paravisor.hypercalls.abi import (
     CALLBACKTYPE_event,
     CALLBACKTYPE_failsafe,
 )
+from paravisor.abi.errno import Errno
+from paravisor.domain import TrapHandler
+from paravisor.domain.traps import do_iret as _iret
 from paravisor.hypercalls.common import KEEP, HypercallError, read_array, read_struct
-from paravisor.hypercalls.errno import Errno
-from paravisor.traps import do_iret as _iret
 
 MAX_TRAP_ENTRIES = 256
 

@@ -20,10 +20,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from paravisor.guest_access import GuestMemoryError, copy_from_guest, copy_to_guest
-from paravisor.hypercalls.abi import DOMID_SELF, Struct
+from paravisor.abi import DOMID_SELF, Struct
+from paravisor.abi.errno import Errno
+from paravisor.domain.guest_access import GuestMemoryError, copy_from_guest, copy_to_guest
 from paravisor.hypercalls.cost import BATCH_ENTRY_NS, copy_ns
-from paravisor.hypercalls.errno import Errno
 from paravisor.isa.table import HYPERCALL_ARG_REGS, HYPERCALL_NR_REG, WORD_MASK
 
 if TYPE_CHECKING:

@@ -12,9 +12,9 @@ bytes (dom0 only, as in Xen).
 
 from __future__ import annotations
 
-from paravisor.hypercalls.abi import CONSOLEIO_read, CONSOLEIO_write
+from paravisor.abi import CONSOLEIO_read, CONSOLEIO_write
+from paravisor.abi.errno import Errno
 from paravisor.hypercalls.common import HypercallError, copy_from, require_privileged
-from paravisor.hypercalls.errno import Errno
 
 CONSOLEIO_MAX_WRITE = 64 * 1024   # bytes per call; more is -EINVAL rather than a long stall
 

@@ -24,7 +24,7 @@ work grows the charge in proportion.  Who charges what:
 
 from __future__ import annotations
 
-from paravisor.hypercalls.abi import NS_PER_INSTRUCTION
+from paravisor.abi import NS_PER_INSTRUCTION
 from paravisor.isa.table import ENTRIES_PER_TABLE
 
 HYPERCALL_NS = 50 * NS_PER_INSTRUCTION            # 500 ns: trap in, dispatch, return

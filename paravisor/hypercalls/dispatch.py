@@ -12,7 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from paravisor.guest_access import GuestMemoryError
+from paravisor.abi import Hypercall
+from paravisor.abi.errno import Errno
+from paravisor.domain.guest_access import GuestMemoryError
 from paravisor.hypercalls import (
     callbacks,
     console,
@@ -27,10 +29,8 @@ from paravisor.hypercalls import (
     vcpu,
     version,
 )
-from paravisor.hypercalls.abi import Hypercall
 from paravisor.hypercalls.common import KEEP, HypercallError
 from paravisor.hypercalls.cost import HYPERCALL_NS
-from paravisor.hypercalls.errno import Errno
 from paravisor.isa.table import HYPERCALL_ARG_REGS, HYPERCALL_NR_REG, HYPERCALL_RESULT_REG
 
 if TYPE_CHECKING:

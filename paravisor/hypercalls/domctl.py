@@ -28,8 +28,8 @@ paravisor.sched.ctl's.  Only the OUT fields are written back.
 
 from __future__ import annotations
 
-from paravisor.domain import VcpuState
-from paravisor.hypercalls.abi import (
+from paravisor import abi
+from paravisor.abi import (
     DOMID_FIRST_RESERVED,
     VCPU_GUEST_CONTEXT,
     XEN_DOMCTL,
@@ -56,8 +56,9 @@ from paravisor.hypercalls.abi import (
     XEN_DOMINF_shutdown,
     XEN_DOMINF_shutdownshift,
 )
+from paravisor.abi.errno import Errno
+from paravisor.domain import VcpuState
 from paravisor.hypercalls.common import copy_to, read_struct, require_privileged, write_field
-from paravisor.hypercalls.errno import Errno
 from paravisor.hypercalls.vcpu_context import (
     apply_context,
     context_of,
@@ -228,6 +229,28 @@ def _getvcpuinfo(hv, vcpu, arg: int, op: dict, dom) -> int:
     return 0
 
 
+def do_scheduler_op(hv, vcpu, arg: int, op: dict, dom) -> int:
+    """XEN_DOMCTL_scheduler_op, in domctl's handler form (op is the read xen_domctl)."""
+    request = op["u"]["scheduler_op"]
+    if request["sched_id"] != hv.sched.sched_id or hv.sched.domain_params(dom.domid) is None:
+        return -Errno.EINVAL
+    credit = request["u"]["credit"]
+    if request["cmd"] == abi.XEN_DOMCTL_SCHEDOP_getinfo:
+        params = sched_ctl.get_sched_credit(hv, dom)
+    elif request["cmd"] == abi.XEN_DOMCTL_SCHEDOP_putinfo:
+        weight = None if credit["weight"] == sched_ctl.WEIGHT_UNCHANGED else credit["weight"]
+        cap = None if credit["cap"] == sched_ctl.CAP_UNCHANGED else credit["cap"]
+        try:
+            params = sched_ctl.set_sched_credit(hv, dom, weight=weight, cap=cap)
+        except sched_ctl.SchedParamError:
+            return -Errno.EINVAL
+    else:
+        return -Errno.EINVAL
+    write_field(hv, vcpu, XEN_DOMCTL, arg, "u.scheduler_op.u.credit",
+                {"weight": params.weight, "cap": params.cap})
+    return 0
+
+
 _OPS = {
     XEN_DOMCTL_destroydomain: _destroydomain,
     XEN_DOMCTL_pausedomain: _pausedomain,
@@ -239,5 +262,5 @@ _OPS = {
     XEN_DOMCTL_setvcpucontext: _setvcpucontext,
     XEN_DOMCTL_getvcpucontext: _getvcpucontext,
     XEN_DOMCTL_getvcpuinfo: _getvcpuinfo,
-    XEN_DOMCTL_scheduler_op: sched_ctl.do_scheduler_op,
+    XEN_DOMCTL_scheduler_op: do_scheduler_op,
 }

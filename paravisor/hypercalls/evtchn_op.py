@@ -7,8 +7,7 @@ is not implemented: -ENOSYS, so a guest falls back to the 2-level ABI as Linux d
 
 from __future__ import annotations
 
-from paravisor.evtchn import EventError
-from paravisor.hypercalls.abi import (
+from paravisor.abi import (
     EVTCHN_ALLOC_UNBOUND,
     EVTCHN_BIND_INTERDOMAIN,
     EVTCHN_BIND_IPI,
@@ -31,8 +30,9 @@ from paravisor.hypercalls.abi import (
     EVTCHNSTAT_unbound,
     EVTCHNSTAT_virq,
 )
+from paravisor.abi.errno import Errno
+from paravisor.evtchn import EventError
 from paravisor.hypercalls.common import HypercallError, read_struct, write_field
-from paravisor.hypercalls.errno import Errno
 
 
 def do_event_channel_op(hv, vcpu, cmd: int, arg: int, *_) -> int:

@@ -17,11 +17,7 @@ an ordinary one.
 
 from __future__ import annotations
 
-from paravisor.grants.copy import gnttab_copy
-from paravisor.grants.mapping import map_grant_ref, unmap_grant_ref
-from paravisor.grants.registry import grant_tables
-from paravisor.grants.table import grow_table
-from paravisor.hypercalls.abi import (
+from paravisor.abi import (
     DOMID_SELF,
     GNTTAB_COPY,
     GNTTAB_GET_VERSION,
@@ -42,6 +38,11 @@ from paravisor.hypercalls.abi import (
     GNTTABOP_unmap_grant_ref,
     Hypercall,
 )
+from paravisor.abi.errno import Errno
+from paravisor.grants.copy import gnttab_copy
+from paravisor.grants.mapping import map_grant_ref, unmap_grant_ref
+from paravisor.grants.registry import grant_tables
+from paravisor.grants.table import grow_table
 from paravisor.hypercalls.common import (
     Batch,
     HypercallError,
@@ -50,7 +51,6 @@ from paravisor.hypercalls.common import (
     write_field,
 )
 from paravisor.hypercalls.cost import copy_ns
-from paravisor.hypercalls.errno import Errno
 
 MAX_OPS_PER_CALL = 512          # a batch bound (the ABI's; long batches are preempted)
 GRANT_TABLE_VERSION = 1

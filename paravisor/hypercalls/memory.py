@@ -44,7 +44,7 @@ other command, or one of these with a start extent in `cmd`, is -ENOSYS.
 
 from __future__ import annotations
 
-from paravisor.hypercalls.abi import (
+from paravisor.abi import (
     MEMOP_CMD_MASK,
     MEMOP_EXTENT_SHIFT,
     XEN_MEMORY_RESERVATION,
@@ -56,7 +56,8 @@ from paravisor.hypercalls.abi import (
     XENMEM_maximum_reservation,
     XENMEM_populate_physmap,
 )
-from paravisor.hypercalls.abi_types import U16, U32
+from paravisor.abi.errno import Errno
+from paravisor.abi.types import U16, U32
 from paravisor.hypercalls.common import (
     Batch,
     HypercallError,
@@ -66,7 +67,6 @@ from paravisor.hypercalls.common import (
     read_struct,
     target_domain,
 )
-from paravisor.hypercalls.errno import Errno
 from paravisor.mm import reservation
 
 MAX_EXTENTS = 1 << 18            # one call's extent array: at most 1 MiB of u32s (and the

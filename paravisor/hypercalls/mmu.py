@@ -26,14 +26,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from paravisor.guest_access import GuestMemoryError
-from paravisor.hypercalls.abi import (
+from paravisor.abi import (
     MMU_UPDATE,
     MMU_UPDATE_PREEMPTED,
     MMUEXT_OP,
     Hypercall,
     Struct,
 )
+from paravisor.abi.errno import Errno
+from paravisor.domain.guest_access import GuestMemoryError
 from paravisor.hypercalls.common import (
     MAX_ARRAY_BYTES,
     Batch,
@@ -42,7 +43,6 @@ from paravisor.hypercalls.common import (
     copy_to,
     create_continuation,
 )
-from paravisor.hypercalls.errno import Errno
 from paravisor.isa.table import WORD_MASK
 from paravisor.mm import pv_mmu
 

@@ -32,8 +32,9 @@ resumed multicall is an ordinary one: its entries are read and checked as on fir
 
 from __future__ import annotations
 
-from paravisor.guest_access import GuestMemoryError
-from paravisor.hypercalls.abi import MULTICALL_ENTRY, Hypercall
+from paravisor.abi import MULTICALL_ENTRY, Hypercall
+from paravisor.abi.errno import Errno
+from paravisor.domain.guest_access import GuestMemoryError
 from paravisor.hypercalls.common import (
     KEEP,
     MAX_ARRAY_BYTES,
@@ -43,7 +44,6 @@ from paravisor.hypercalls.common import (
     write_field,
     write_struct,
 )
-from paravisor.hypercalls.errno import Errno
 from paravisor.isa.table import WORD_MASK
 
 MAX_MULTICALL_ENTRIES = MAX_ARRAY_BYTES // MULTICALL_ENTRY.size

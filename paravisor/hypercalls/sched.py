@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from paravisor.domain import ShutdownReason, VcpuState
-from paravisor.hypercalls.abi import (
+from paravisor.abi import (
     SCHED_POLL,
     SCHED_REMOTE_SHUTDOWN,
     SCHED_SHUTDOWN,
@@ -14,14 +13,15 @@ from paravisor.hypercalls.abi import (
     SCHEDOP_shutdown_code,
     SCHEDOP_yield,
 )
+from paravisor.abi.errno import Errno
+from paravisor.domain import ShutdownReason, VcpuState
+from paravisor.domain.timers import guest_deadline
 from paravisor.hypercalls.common import (
     HypercallError,
     copy_from,
     read_struct,
     require_privileged,
 )
-from paravisor.hypercalls.errno import Errno
-from paravisor.timers import guest_deadline
 
 SCHED_POLL_MAX_PORTS = 128
 

@@ -19,7 +19,7 @@ for an interface_version other than XEN_SYSCTL_INTERFACE_VERSION; unknown comman
 
 from __future__ import annotations
 
-from paravisor.hypercalls.abi import (
+from paravisor.abi import (
     NOMINAL_CLOCK_HZ,
     XEN_DOMCTL_GETDOMAININFO,
     XEN_SCHEDULER_ARINC653,
@@ -34,9 +34,9 @@ from paravisor.hypercalls.abi import (
     XEN_SYSCTL_physinfo,
     XEN_SYSCTL_sched_id,
 )
+from paravisor.abi.errno import Errno
 from paravisor.hypercalls.common import copy_to, read_struct, require_privileged, write_field
 from paravisor.hypercalls.domctl import domain_info
-from paravisor.hypercalls.errno import Errno
 
 HZ_PER_KHZ = 1000
 NR_PCPUS = 1                    # the deterministic loop runs one pCPU

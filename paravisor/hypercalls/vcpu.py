@@ -29,13 +29,12 @@ in two registers, low word first; 0 cancels it; a deadline already passed fires 
 a negative one, or one 2^50 ns or more ahead, fires in 100 ms (Xen's do_set_timer_op).
 Timers live on the Vcpu (singleshot_deadline, periodic_period/periodic_next) and the
 hypervisor loop fires them with VIRQ_TIMER; "at once" means VIRQ_TIMER is raised here.
-Every deadline is made by paravisor.timers, so none is ever armed past STIME_MAX.
+Every deadline is made by paravisor.domain.timers, so none is ever armed past STIME_MAX.
 """
 
 from __future__ import annotations
 
-from paravisor.domain import ShutdownReason, VcpuState
-from paravisor.hypercalls.abi import (
+from paravisor.abi import (
     VCPU_GUEST_CONTEXT,
     VCPU_RUNSTATE_INFO,
     VCPU_SET_PERIODIC_TIMER,
@@ -56,15 +55,16 @@ from paravisor.hypercalls.abi import (
     VCPUOP_up,
     Virq,
 )
-from paravisor.hypercalls.common import read_struct, write_struct
-from paravisor.hypercalls.errno import Errno
-from paravisor.hypercalls.vcpu_context import apply_context, is_initialised, parse_context
-from paravisor.timers import (
+from paravisor.abi.errno import Errno
+from paravisor.domain import ShutdownReason, VcpuState
+from paravisor.domain.timers import (
     STIME_DELTA_MAX,
     guest_deadline,
     next_periodic_tick,
     timer_op_deadline,
 )
+from paravisor.hypercalls.common import read_struct, write_struct
+from paravisor.hypercalls.vcpu_context import apply_context, is_initialised, parse_context
 
 NS_PER_MS = 1_000_000
 MIN_PERIOD_NS = 1 * NS_PER_MS          # Xen: MILLISECS(1)
@@ -163,7 +163,7 @@ def _stop_singleshot_timer(hv, caller, target, arg: int) -> int:
 
 
 def arm_singleshot(hv, vcpu, deadline: int) -> None:
-    """Set `vcpu`'s single-shot timer to `deadline` (made by paravisor.timers); a
+    """Set `vcpu`'s single-shot timer to `deadline` (made by paravisor.domain.timers); a
     deadline not in the future fires now."""
     if deadline <= hv.now:
         vcpu.singleshot_deadline = 0

@@ -26,8 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from paravisor.domain import TrapHandler, VcpuState
-from paravisor.hypercalls.abi import (
+from paravisor.abi import (
     NR_TRAP_VECTORS,
     TI_DPL_MASK,
     TI_IF,
@@ -35,8 +34,9 @@ from paravisor.hypercalls.abi import (
     VGCF_in_kernel,
     VGCF_online,
 )
+from paravisor.abi.errno import Errno
+from paravisor.domain import TrapHandler, VcpuState
 from paravisor.hypercalls.common import HypercallError
-from paravisor.hypercalls.errno import Errno
 from paravisor.isa.table import CR, NUM_REGS, PAGE_MASK, PAGE_SHIFT, STATUS_PG, Ring
 from paravisor.mm.pv_mmu import drop_baseptr, new_baseptr
 

@@ -12,7 +12,7 @@ Per sub-op (strings are copied NUL-padded into buffers of the sizes version.h fi
   compile_info (xen_compile_info): any domain.
 - platform_parameters: `virt_start`, the lowest virtual address the hypervisor keeps
   for itself.  paravisor keeps none; a u32 cannot say 4 GiB, so we name the last page,
-  0xFFFFF000 (builder.HIGHEST_ADDRESS, where the builder never loads anything).
+  0xFFFFF000 (abi.HIGHEST_ADDRESS, where the builder never loads anything).
 - get_features: `xen_feature_info {submap_idx, submap}`; only submap 0 exists (-EINVAL
   otherwise, as Xen).  Its bits are the XENFEAT_* we honour: XENFEAT_direct_mapped (PV
   page tables hold machine frames) for everyone, XENFEAT_dom0 for dom0.
@@ -28,8 +28,8 @@ The variable-length sub-ops of Xen 4.21 (extraversion2 ...) and anything else: -
 
 from __future__ import annotations
 
-from paravisor.builder import HIGHEST_ADDRESS
-from paravisor.hypercalls.abi import (
+from paravisor.abi import (
+    HIGHEST_ADDRESS,
     START_INFO_MAGIC,
     XEN_CAPABILITIES_INFO_LEN,
     XEN_CHANGESET_INFO_LEN,
@@ -52,8 +52,8 @@ from paravisor.hypercalls.abi import (
     XENVER_platform_parameters,
     XENVER_version,
 )
+from paravisor.abi.errno import Errno
 from paravisor.hypercalls.common import HypercallError, copy_to, read_struct, write_struct
-from paravisor.hypercalls.errno import Errno
 from paravisor.isa.table import PAGE_SIZE
 
 XEN_MAJOR_VERSION = 4

@@ -4,7 +4,7 @@ paravisor.mm's own use, plus the hypervisor-internal sentinels."""
 from __future__ import annotations
 
 # The guest-visible numbers come from the ABI module, where they are defined once.
-from paravisor.hypercalls.abi import (
+from paravisor.abi import (
     DOMID_FIRST_RESERVED,
     DOMID_SELF,
     DOMID_XEN,

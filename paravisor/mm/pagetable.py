@@ -28,7 +28,7 @@ Functions return 0 or a negative errno, as hypercalls do.
 
 from __future__ import annotations
 
-from paravisor.hypercalls.errno import Errno
+from paravisor.abi.errno import Errno
 from paravisor.isa.table import (
     ENTRIES_PER_TABLE,
     PAGE_SHIFT,

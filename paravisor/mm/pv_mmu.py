@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from paravisor.hypercalls.errno import Errno
+from paravisor.abi.errno import Errno
 from paravisor.isa.engine import CPUState
 from paravisor.isa.table import CR, PAGE_MASK, PAGE_SHIFT, PTE_P, l1_index, l2_index, pte_frame
 from paravisor.mm.consts import (

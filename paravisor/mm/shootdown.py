@@ -34,7 +34,7 @@ L2 write that unlinked it flushed whoever had).
 
 Stops nest (a frame freed by a page-table write) and cost nothing where nothing runs in
 parallel: the default `NO_SHOOTDOWN` is what the deterministic loop and the unit tests
-use; paravisor.realtime installs its own on the memory manager while it runs.
+use; paravisor.hypervisor.realtime installs its own on the memory manager while it runs.
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from paravisor.hypercalls.abi import XEN_SCHEDULER_CREDIT
+from paravisor.abi import XEN_SCHEDULER_CREDIT
 from paravisor.sched import credit_account as acct
 from paravisor.sched.credit_account import (
     CSCHED_DEFAULT_WEIGHT,

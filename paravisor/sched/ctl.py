@@ -6,7 +6,8 @@ Python API (the toolstack, the later control socket):
 Both raise SchedParamError when the host's scheduler has no such parameters or a value
 is out of range (weight 1..65535; cap 0..100 x vCPUs percent of one pCPU, 0 = none).
 
-The domctl (XEN_DOMCTL_scheduler_op, u.scheduler_op {sched_id, cmd, u.credit}):
+The domctl that reaches the same functions (paravisor/hypercalls/domctl.py,
+XEN_DOMCTL_scheduler_op, u.scheduler_op {sched_id, cmd, u.credit}):
 - sched_id IN must be the running scheduler's XEN_SCHEDULER_* (else -EINVAL, as Xen);
 - cmd XEN_DOMCTL_SCHEDOP_putinfo: u.credit.weight IN (0: leave it), u.credit.cap IN
   (0xFFFF: leave it); out of range: -EINVAL;
@@ -16,15 +17,12 @@ The domctl (XEN_DOMCTL_scheduler_op, u.scheduler_op {sched_id, cmd, u.credit}):
 
 from __future__ import annotations
 
-from paravisor.domain import Domain
-from paravisor.hypercalls.abi import (
-    XEN_DOMCTL,
-    XEN_DOMCTL_SCHEDOP_getinfo,
-    XEN_DOMCTL_SCHEDOP_putinfo,
-)
-from paravisor.hypercalls.common import write_field
-from paravisor.hypercalls.errno import Errno
+from typing import TYPE_CHECKING
+
 from paravisor.sched.interface import SchedParamError, SchedParams
+
+if TYPE_CHECKING:
+    from paravisor.domain import Domain
 
 CAP_UNCHANGED = 0xFFFF          # putinfo: (uint16_t)~0U leaves the cap alone
 WEIGHT_UNCHANGED = 0
@@ -43,25 +41,3 @@ def set_sched_credit(hv, dom: Domain, *, weight: int | None = None,
     """Set `dom`'s weight and/or cap; the new parameters.  Takes effect from the next
     accounting period (a cap) or at once (the weight's share of the next one)."""
     return hv.sched.set_domain_params(dom.domid, weight=weight, cap=cap)
-
-
-def do_scheduler_op(hv, vcpu, arg: int, op: dict, dom: Domain) -> int:
-    """XEN_DOMCTL_scheduler_op, in domctl's handler form (op is the read xen_domctl)."""
-    request = op["u"]["scheduler_op"]
-    if request["sched_id"] != hv.sched.sched_id or hv.sched.domain_params(dom.domid) is None:
-        return -Errno.EINVAL
-    credit = request["u"]["credit"]
-    if request["cmd"] == XEN_DOMCTL_SCHEDOP_getinfo:
-        params = get_sched_credit(hv, dom)
-    elif request["cmd"] == XEN_DOMCTL_SCHEDOP_putinfo:
-        weight = None if credit["weight"] == WEIGHT_UNCHANGED else credit["weight"]
-        cap = None if credit["cap"] == CAP_UNCHANGED else credit["cap"]
-        try:
-            params = set_sched_credit(hv, dom, weight=weight, cap=cap)
-        except SchedParamError:
-            return -Errno.EINVAL
-    else:
-        return -Errno.EINVAL
-    write_field(hv, vcpu, XEN_DOMCTL, arg, "u.scheduler_op.u.credit",
-                {"weight": params.weight, "cap": params.cap})
-    return 0

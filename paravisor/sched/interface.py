@@ -16,7 +16,7 @@ pCPU's clock is already past it).  Each scheduler also has timers: per pCPU
 
 Ownership: a scheduler is called from the hypervisor loop only, one call at a time: in
 the deterministic mode there is one thread; under --realtime (one host thread per pCPU,
-paravisor/realtime.py) every call is made with the one hypervisor lock held, which does
+paravisor/hypervisor/realtime.py) every call is made with the one hypervisor lock held, which does
 the job of Xen's scheduler lock.  No call reaches into engine or guest state.
 """
 

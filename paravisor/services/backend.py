@@ -23,9 +23,9 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, ClassVar, Generic, TypeVar
 
+from paravisor.abi.consts import XenbusState
 from paravisor.evtchn import EventError
 from paravisor.grants.mapping import GrantError, GrantMapping, map_grant
-from paravisor.hypercalls.abi_consts import XenbusState
 from paravisor.services.xenstore.tree import XenStoreError
 
 if TYPE_CHECKING:

@@ -25,10 +25,10 @@ import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from paravisor.abi.consts import Blkif, XenbusState
+from paravisor.abi.io import BLKIF_REQUEST, BLKIF_REQUEST_DISCARD, BLKIF_RESPONSE
+from paravisor.abi.types import U8, Array, Struct
 from paravisor.grants.mapping import GrantError, GrantMapping, map_grant
-from paravisor.hypercalls.abi_consts import Blkif, XenbusState
-from paravisor.hypercalls.abi_io import BLKIF_REQUEST, BLKIF_REQUEST_DISCARD, BLKIF_RESPONSE
-from paravisor.hypercalls.abi_types import U8, Array, Struct
 from paravisor.inputfiles import file_kind
 from paravisor.isa.table import PAGE_SIZE
 from paravisor.ring import BackRing, RingError, RingLayout, SharedRing

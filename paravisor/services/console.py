@@ -17,8 +17,8 @@ waits, so it is slowed by back-pressure and loses nothing.  When the connection 
 
 from __future__ import annotations
 
+from paravisor.abi import XENCONS_INTERFACE, Console
 from paravisor.console import ConsoleBudget
-from paravisor.hypercalls.abi import XENCONS_INTERFACE, Console
 from paravisor.services.foreign import ForeignPage
 
 _OUT = XENCONS_INTERFACE.offset("out")

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from paravisor.hypercalls.abi_consts import Blkif, XenbusState
-from paravisor.hypercalls.abi_io import BLKIF_REQUEST, BLKIF_REQUEST_DISCARD
+from paravisor.abi.consts import Blkif, XenbusState
+from paravisor.abi.io import BLKIF_REQUEST, BLKIF_REQUEST_DISCARD
 from paravisor.isa.table import PAGE_SIZE
 from paravisor.ring import FrontRing, SharedRing
 from paravisor.services.blkback import (

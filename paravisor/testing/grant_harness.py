@@ -14,9 +14,7 @@ Ownership: test code only; nothing here is used by the hypervisor.
 
 from __future__ import annotations
 
-from paravisor.grants.registry import grant_tables
-from paravisor.grants.table import end_foreign_access, read_entry, write_entry
-from paravisor.hypercalls.abi import (
+from paravisor.abi import (
     DOMID_SELF,
     GNTTAB_COPY,
     GNTTAB_MAP_GRANT_REF,
@@ -30,6 +28,8 @@ from paravisor.hypercalls.abi import (
     Gtf,
     Hypercall,
 )
+from paravisor.grants.registry import grant_tables
+from paravisor.grants.table import end_foreign_access, read_entry, write_entry
 from paravisor.isa.table import ENTRIES_PER_TABLE, PAGE_SHIFT, PAGE_SIZE, PTE_P, pte_frame
 from paravisor.mm.pagetable import entry_maddr, read_table
 from paravisor.mm.reservation import increase_reservation

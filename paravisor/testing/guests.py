@@ -20,19 +20,19 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from paravisor.builder import build_domain, parse_image
-from paravisor.domain import Domain, Vcpu
-from paravisor.guest_access import copy_from_guest, copy_to_guest
-from paravisor.hypercalls import dispatch
-from paravisor.hypercalls.abi import (
+from paravisor.abi import (
     DOMID_SELF,
     XEN_MEMORY_RESERVATION,
     Hypercall,
     Struct,
     XENMEM_increase_reservation,
 )
+from paravisor.domain import Domain, Vcpu
+from paravisor.domain.guest_access import copy_from_guest, copy_to_guest
+from paravisor.hypercalls import dispatch
 from paravisor.hypercalls.common import HCALL_SIZE, KEEP
 from paravisor.hypervisor import Hypervisor
+from paravisor.hypervisor.builder import build_domain, parse_image
 from paravisor.isa.table import (
     HYPERCALL_ARG_REGS,
     HYPERCALL_NR_REG,

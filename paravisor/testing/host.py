@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import io
 
-from paravisor.builder import GuestImage, build_domain, parse_image
 from paravisor.console import ConsoleHub
 from paravisor.domain import Domain
 from paravisor.hypervisor import Hypervisor
+from paravisor.hypervisor.builder import GuestImage, build_domain, parse_image
 
 SPIN = """
     .text

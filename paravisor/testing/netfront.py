@@ -23,8 +23,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from paravisor.hypercalls.abi_consts import XenbusState
-from paravisor.hypercalls.abi_io import NETIF_TX_REQUEST, NETIF_TX_RESPONSE
+from paravisor.abi.consts import XenbusState
+from paravisor.abi.io import NETIF_TX_REQUEST, NETIF_TX_RESPONSE
 from paravisor.isa.table import PAGE_SIZE
 from paravisor.ring import FrontRing, RingLayout, SharedRing
 from paravisor.services.foreign import ForeignPage

@@ -13,8 +13,8 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from paravisor.builder import build_domain
 from paravisor.domain import Domain
+from paravisor.hypervisor.builder import build_domain
 from paravisor.isa.engine import CPUState, Exit, ExitReason
 from paravisor.isa.interpreter import Interpreter
 from paravisor.isa.memory import MachineMemory

@@ -19,6 +19,7 @@ import difflib
 import re
 from dataclasses import dataclass
 
+from paravisor.abi import DEFAULT_MAX_GRANT_FRAMES, DEFAULT_MAX_MAPTRACK_FRAMES
 from paravisor.inputfiles import InputFileError, read_input_file
 from paravisor.toolstack.configfiles import (
     CONFIG_LIMIT_TEXT,
@@ -44,8 +45,6 @@ MAX_MEMORY_MIB = 4096          # a PV32 guest's pseudo-physical space is 32 bits
 MAX_VCPUS = 32                 # XEN_LEGACY_MAX_VCPUS: vcpu_info slots in shared_info
 CSCHED_DEFAULT_WEIGHT = 256
 CSCHED_MAX_WEIGHT = 65535
-DEFAULT_MAX_GRANT_FRAMES = 64
-DEFAULT_MAX_MAPTRACK_FRAMES = 1024
 DEFAULT_MAX_EVENT_CHANNELS = 1023
 _INT32_MAX = (1 << 31) - 1     # bound for counts the hypervisor keeps in 32 bits
 _SEED_MAX = (1 << 63) - 1

@@ -18,9 +18,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from paravisor.builder import BuildError, build_domain, load_image_file, parse_image
 from paravisor.domain import Domain, ShutdownReason
 from paravisor.errors import UserError
+from paravisor.hypervisor.builder import BuildError, build_domain, load_image_file, parse_image
 from paravisor.inputfiles import InputFileError, check_input_file
 from paravisor.sched.ctl import set_sched_credit
 from paravisor.services.blkback import Blkback, write_vbd_nodes

@@ -18,11 +18,11 @@ import sys
 from dataclasses import replace
 from typing import TextIO
 
-from paravisor.builder import BuildError, build_domain
 from paravisor.console import ConsoleHub
 from paravisor.domain import Domain, ShutdownReason
 from paravisor.errors import UserError
 from paravisor.hypervisor import Hypervisor
+from paravisor.hypervisor.builder import BuildError, build_domain
 from paravisor.inputfiles import InputFileError, check_input_file
 from paravisor.sched import make_scheduler
 from paravisor.services.console import ConsoleDaemon
@@ -73,7 +73,7 @@ def launch(config_path: str, *, engine: str | None = None, stream: TextIO | None
            trace: str | None = None, realtime: bool = False) -> int:
     """Boot the host `config_path` describes; `sched` overrides its `sched`, `trace`
     names a Chrome trace-event file to write the timeline to; `realtime` runs each pCPU
-    on its own host thread (paravisor.realtime; not deterministic)."""
+    on its own host thread (paravisor.hypervisor.realtime; not deterministic)."""
     host, warnings = load_host_config(config_path)
     for warning in warnings:
         print(warning, file=sys.stderr)
@@ -136,7 +136,7 @@ def _summary(hv: Hypervisor, toolstack: Toolstack, why: str, console: ConsoleHub
 
 def _run(hv: Hypervisor, realtime: bool, until, max_ns: int | None) -> str:
     if realtime:
-        from paravisor.realtime import run_realtime
+        from paravisor.hypervisor.realtime import run_realtime
         return run_realtime(hv, until=until, max_ns=max_ns)
     return hv.run(until=until, max_ns=max_ns)
 

@@ -3,9 +3,9 @@ virtual-time helpers."""
 
 import pytest
 
-from paravisor.hypercalls import abi
-from paravisor.hypercalls.abi import Hypercall
-from paravisor.hypercalls.errno import Errno
+from paravisor import abi
+from paravisor.abi import Hypercall
+from paravisor.abi.errno import Errno
 
 
 def test_hypercall_numbers_cover_xen_0_to_42_and_the_arch_range():

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from paravisor import abi
+from paravisor.abi import headers
 from paravisor.generated import stale_files
-from paravisor.hypercalls import abi, headers
 
 ROOT = Path(__file__).resolve().parents[2]   # the checkout these tests live in
 INC = ROOT / headers.INC_PATH
@@ -155,6 +156,6 @@ def test_a_root_that_is_not_a_checkout_is_a_clean_error(tmp_path, capsys):
 
 
 def test_module_runs_as_a_script():
-    result = subprocess.run(["python3", "-m", "paravisor.hypercalls.headers", "--check"],
+    result = subprocess.run(["python3", "-m", "paravisor.abi.headers", "--check"],
                             capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -3,8 +3,9 @@ and the guest-memory helpers."""
 
 import pytest
 
-from paravisor.hypercalls import abi
-from paravisor.hypercalls.abi_types import (
+from paravisor import abi
+from paravisor.abi.headers import aggregates
+from paravisor.abi.types import (
     CHAR,
     I16,
     U8,
@@ -16,7 +17,6 @@ from paravisor.hypercalls.abi_types import (
     Struct,
     Union,
 )
-from paravisor.hypercalls.headers import aggregates
 
 ALL = aggregates()
 

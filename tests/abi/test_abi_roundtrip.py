@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from paravisor.hypercalls import abi
-from paravisor.hypercalls.abi_types import Array, Scalar, Struct, Union
+from paravisor import abi
+from paravisor.abi.types import Array, Scalar, Struct, Union
 
 SHORT = 3   # long arrays get a short prefix; pack zero-fills the rest
 

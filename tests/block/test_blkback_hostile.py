@@ -5,9 +5,9 @@ memory it was not granted, never leaks a mapping and never returns another domai
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from paravisor.abi.consts import Blkif, XenbusState
+from paravisor.abi.io import BLKIF_REQUEST, BLKIF_RESPONSE, SRING_HEADER
 from paravisor.grants.registry import grant_tables
-from paravisor.hypercalls.abi_consts import Blkif, XenbusState
-from paravisor.hypercalls.abi_io import BLKIF_REQUEST, BLKIF_RESPONSE, SRING_HEADER
 from paravisor.isa.table import PAGE_SIZE
 from paravisor.ring import MASK
 from paravisor.services.blkback import BLKIF_RING, SECTOR_SIZE

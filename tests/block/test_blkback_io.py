@@ -5,8 +5,8 @@ import os
 
 import pytest
 
+from paravisor.abi.consts import Blkif, XenbusState
 from paravisor.grants.registry import grant_tables
-from paravisor.hypercalls.abi_consts import Blkif, XenbusState
 from paravisor.isa.table import PAGE_SIZE
 from paravisor.services.blkback import SECTOR_SIZE
 from paravisor.testing.blkfront import BlockBed, rw_request

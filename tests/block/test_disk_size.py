@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from paravisor.builder import BuildError
 from paravisor.errors import UserError
+from paravisor.hypervisor.builder import BuildError
 from paravisor.toolstack.config import load_domain_config
 from paravisor.toolstack.devices import DeviceSpecError, parse_disk_spec
 from paravisor.toolstack.domains import create_disk_image

@@ -3,7 +3,7 @@ block backend it starts picks them up; a missing image closes the device with an
 
 import pytest
 
-from paravisor.hypercalls.abi_consts import XenbusState
+from paravisor.abi.consts import XenbusState
 from paravisor.services.xenstore.tree import XenStoreError
 from paravisor.testing.toolstack import create_guest
 from paravisor.toolstack.devices import DiskSpec

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from paravisor.hypercalls import c_wrappers
+from paravisor.abi import c_wrappers
 from paravisor.toolchain.cc import compile_c, ir
 from paravisor.toolchain.cc import ctype as ct
 from paravisor.toolchain.cc.fold import fold, s32, simplify
@@ -88,11 +88,11 @@ def test_hypercall_header_is_current() -> None:
     header = ROOT / c_wrappers.H_PATH
     assert header.read_text() == c_wrappers.render(), (
         "guest_os/include/hypercalls.h is stale: run python -m "
-        "paravisor.hypercalls.c_wrappers")
+        "paravisor.abi.c_wrappers")
 
 
 def test_every_hypercall_but_iret_has_a_wrapper() -> None:
-    from paravisor.hypercalls.abi import Hypercall
+    from paravisor.abi import Hypercall
     text = c_wrappers.render()
     for call in Hypercall:
         assert (f"HYPERVISOR_{call.name}(" in text) == (call.name != "iret")

@@ -48,7 +48,7 @@ def _with_console(host, asm):
     daemon = ConsoleDaemon(host.hv, dom0)
     dom = host.hv.create_domain("ring")
     dom.console_evtchn = host.hv.events.alloc_unbound(dom, dom.domid, 0)
-    from paravisor.builder import build_domain
+    from paravisor.hypervisor.builder import build_domain
     from paravisor.testing.host import image_from
     build_domain(host.hv, dom, image_from(asm), 2)
     daemon.connect(dom)

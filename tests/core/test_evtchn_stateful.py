@@ -7,9 +7,9 @@ operation changes the shared_info of a domain it does not involve."""
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
+from paravisor.abi import SHARED_INFO, Virq
+from paravisor.abi.errno import Errno
 from paravisor.evtchn import ChannelState, EventError
-from paravisor.hypercalls.abi import SHARED_INFO, Virq
-from paravisor.hypercalls.errno import Errno
 from paravisor.isa.table import PAGE_SIZE
 from paravisor.testing.host import Host
 

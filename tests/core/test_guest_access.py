@@ -2,8 +2,8 @@
 
 import pytest
 
-from paravisor.guest_access import GuestMemoryError, copy_from_guest, copy_to_guest
-from paravisor.hypercalls.abi import START_INFO
+from paravisor.abi import START_INFO
+from paravisor.domain.guest_access import GuestMemoryError, copy_from_guest, copy_to_guest
 from paravisor.isa.table import PAGE_SIZE
 
 

@@ -64,7 +64,7 @@ seen:
 
 
 def _symbol(dom, host, name):
-    from paravisor.guest_access import read_u32
+    from paravisor.domain.guest_access import read_u32
     return read_u32(host.hv.memory, dom.vcpus[0].cpu, name)
 
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from paravisor.builder import build_domain
 from paravisor.cli import main
 from paravisor.hypervisor import Hypervisor
+from paravisor.hypervisor.builder import build_domain
 from paravisor.isa.mmu import Access, walk
 from paravisor.isa.semantics import GuestFault
 from paravisor.isa.table import CR, PAGE_SIZE, PTE_P

@@ -4,8 +4,8 @@ grants that page to dom0; dom0's service API then reads the message through the 
 
 import pytest
 
+from paravisor.abi import Gtf
 from paravisor.grants import GrantError, map_grant
-from paravisor.hypercalls.abi import Gtf
 from paravisor.mm.invariants import verify
 from paravisor.testing.guests import api_guest, load_guest
 from paravisor.testing.host import Host

@@ -3,8 +3,7 @@ copy, and their GNTST_* / errno results (grant_table.h)."""
 
 import pytest
 
-from paravisor.grants import GrantError, map_grant
-from paravisor.hypercalls.abi import (
+from paravisor.abi import (
     GNTTAB_GET_VERSION,
     GNTTAB_QUERY_SIZE,
     GNTTAB_SET_VERSION,
@@ -18,7 +17,8 @@ from paravisor.hypercalls.abi import (
     Gtf,
     Hypercall,
 )
-from paravisor.hypercalls.errno import Errno
+from paravisor.abi.errno import Errno
+from paravisor.grants import GrantError, map_grant
 from paravisor.isa.table import PAGE_SHIFT, PTE_P, PTE_W, pte_frame
 from paravisor.mm.frametable import PageType
 from paravisor.mm.invariants import verify
@@ -263,7 +263,7 @@ def test_maptrack_limit_gives_no_space(world):
 
 
 def test_a_batch_reports_a_status_per_op(world):
-    from paravisor.hypercalls.abi import GNTTAB_MAP_GRANT_REF, GNTTABOP_map_grant_ref
+    from paravisor.abi import GNTTAB_MAP_GRANT_REF, GNTTABOP_map_grant_ref
     a, b = world.guests
     ref = world.grant(a, b, world.fresh_frame(a))
     va = world.free_va(b)

@@ -13,8 +13,8 @@ from hypothesis import event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
+from paravisor.abi import Gntmap, Gntst, GnttabMisc, Gtf
 from paravisor.grants import GrantError, map_grant
-from paravisor.hypercalls.abi import Gntmap, Gntst, GnttabMisc, Gtf
 from paravisor.isa.table import PAGE_SHIFT, PAGE_SIZE, PTE_P, PTE_W, pte_frame
 from paravisor.mm.invariants import verify
 from paravisor.mm.reservation import decrease_reservation

@@ -3,9 +3,9 @@ grant mapping, and the destruction of the granting or the mapping domain."""
 
 import pytest
 
+from paravisor.abi import Gntmap, Gntst, GnttabMisc, Gtf
+from paravisor.abi.errno import Errno
 from paravisor.grants import grant_tables, map_grant
-from paravisor.hypercalls.abi import Gntmap, Gntst, GnttabMisc, Gtf
-from paravisor.hypercalls.errno import Errno
 from paravisor.isa.table import PAGE_SHIFT, PTE_A, PTE_D, PTE_P, PTE_W
 from paravisor.mm.invariants import verify
 from paravisor.mm.pagetable import read_table

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import pytest
 
+from paravisor.abi import Hypercall
 from paravisor.cli import main
 from paravisor.hypercalls import dispatch
-from paravisor.hypercalls.abi import Hypercall
 from paravisor.toolstack.domains import guest_os_dir
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

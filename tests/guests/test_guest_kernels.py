@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from paravisor.hypercalls.abi import Hypercall
-from paravisor.hypercalls.errno import Errno
+from paravisor.abi import Hypercall
+from paravisor.abi.errno import Errno
 from paravisor.toolstack.launch import DEFAULT_RUN_MEMORY_MIB
 
 TICK_NS = 10_000_000

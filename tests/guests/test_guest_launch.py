@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from paravisor.hypercalls.abi import Hypercall
+from paravisor.abi import Hypercall
 from paravisor.toolstack.config import load_domain_config, load_host_config
 
 EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(

@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from paravisor.hypercalls.abi import Hypercall
+from paravisor.abi import Hypercall
 from paravisor.toolstack.domains import guest_os_dir
 
 UVM = Hypercall.update_va_mapping

@@ -14,7 +14,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from paravisor.hypercalls.abi import (
+from paravisor.abi import (
     DOMID_SELF,
     GNTTAB_COPY,
     MEMOP_EXTENT_SHIFT,
@@ -38,11 +38,11 @@ from paravisor.hypercalls.abi import (
     XENMEM_populate_physmap,
     XENVER_version,
 )
+from paravisor.abi.errno import Errno
 from paravisor.hypercalls.cost import (
     BATCH_ENTRY_NS,
     copy_ns,
 )
-from paravisor.hypercalls.errno import Errno
 from paravisor.isa.table import (
     HYPERCALL_ARG_REGS,
     HYPERCALL_NR_REG,

@@ -4,7 +4,7 @@ vCPU's cpu_time_ns alike -- by exactly the cost paravisor.hypercalls.cost names.
 
 from __future__ import annotations
 
-from paravisor.hypercalls.abi import (
+from paravisor.abi import (
     DOMID_SELF,
     GNTTAB_COPY,
     MMUEXT_OP,
@@ -17,8 +17,8 @@ from paravisor.hypercalls.abi import (
     Hypercall,
     XENVER_version,
 )
+from paravisor.abi.errno import Errno
 from paravisor.hypercalls.cost import BATCH_ENTRY_NS, HYPERCALL_NS, PAGE_TABLE_NS, copy_ns
-from paravisor.hypercalls.errno import Errno
 from paravisor.mm.frametable import PageType
 from paravisor.mm.pv_mmu import pin_table
 from paravisor.testing.grant_harness import GrantWorld

@@ -1,8 +1,7 @@
 """domctl (36) and sysctl (35): dom0 only, interface versions, and each command."""
 
 
-from paravisor.domain import ShutdownReason, VcpuState
-from paravisor.hypercalls.abi import (
+from paravisor.abi import (
     NOMINAL_CLOCK_HZ,
     VCPU_GUEST_CONTEXT,
     XEN_DOMCTL,
@@ -32,7 +31,8 @@ from paravisor.hypercalls.abi import (
     XEN_SYSCTL_readconsole,
     XEN_SYSCTL_sched_id,
 )
-from paravisor.hypercalls.errno import Errno
+from paravisor.abi.errno import Errno
+from paravisor.domain import ShutdownReason, VcpuState
 from paravisor.isa.table import CR
 from paravisor.mm.invariants import verify
 

@@ -13,16 +13,16 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from paravisor.abi import DOMID_SELF
 from paravisor.domain import Domain
+from paravisor.domain.traps import BounceError
 from paravisor.hypercalls import dispatch
-from paravisor.hypercalls.abi import DOMID_SELF
 from paravisor.isa.table import HYPERCALL_ARG_REGS, HYPERCALL_NR_REG, PAGE_SIZE, encode
 from paravisor.mm.invariants import verify
 from paravisor.testing.guests import SCRATCH_PAGES, api_guest, load_guest
 from paravisor.testing.host import Host
 from paravisor.testing.programs import assemble
 from paravisor.testing.strategies import interesting_words, straight_line_instruction
-from paravisor.traps import BounceError
 
 HOST_MIB = 4
 HUGE_NUMBERS = [64, 255, 0x7FFF_FFFF, 0xFFFF_FFFF]

@@ -1,7 +1,7 @@
 """memory_op (12): reservations (increase, populate_physmap, decrease), the reservation
 queries and maximum_ram_page, through dispatch with the arguments in guest memory."""
 
-from paravisor.hypercalls.abi import (
+from paravisor.abi import (
     DOMID_SELF,
     MEMOP_EXTENT_SHIFT,
     XEN_MEMORY_RESERVATION,
@@ -14,7 +14,7 @@ from paravisor.hypercalls.abi import (
     XENMEM_maximum_reservation,
     XENMEM_populate_physmap,
 )
-from paravisor.hypercalls.errno import Errno
+from paravisor.abi.errno import Errno
 from paravisor.mm.invariants import verify
 from paravisor.testing.guests import mm_state
 

@@ -3,7 +3,7 @@ request is copied out when its turn comes, pv_mmu does the checked work, success
 is written back; bad pointers are -EFAULT and change nothing.  (Continuations:
 tests/hypercalls/test_hc_continuations.py.)"""
 
-from paravisor.hypercalls.abi import (
+from paravisor.abi import (
     DOMID_SELF,
     MMU_UPDATE,
     MMU_UPDATE_PREEMPTED,
@@ -16,8 +16,8 @@ from paravisor.hypercalls.abi import (
     Hypercall,
     XENMEM_increase_reservation,
 )
+from paravisor.abi.errno import Errno
 from paravisor.hypercalls.common import MAX_ARRAY_BYTES
-from paravisor.hypercalls.errno import Errno
 from paravisor.isa.table import PAGE_SIZE, PTE_P, PTE_W, make_pte
 from paravisor.mm.invariants import verify
 from paravisor.testing.guests import mm_state

@@ -1,7 +1,7 @@
 """multicall (13): results written per entry, failures do not stop the batch, iret and
 nested multicall refused, a stopping call turns the rest into a continuation."""
 
-from paravisor.hypercalls.abi import (
+from paravisor.abi import (
     MULTICALL_ENTRY,
     SCHED_SHUTDOWN,
     Hypercall,
@@ -11,8 +11,8 @@ from paravisor.hypercalls.abi import (
     XENVER_pagesize,
     XENVER_version,
 )
+from paravisor.abi.errno import Errno
 from paravisor.hypercalls.common import KEEP
-from paravisor.hypercalls.errno import Errno
 from paravisor.isa.table import HYPERCALL_ARG_REGS, HYPERCALL_NR_REG
 
 MC = Hypercall.multicall

@@ -8,8 +8,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from paravisor.guest_access import GuestMemoryError
-from paravisor.hypercalls.abi import (
+from paravisor.abi import (
     DOMID_SELF,
     MMU_UPDATE,
     MMUEXT_NEW_BASEPTR,
@@ -22,6 +21,7 @@ from paravisor.hypercalls.abi import (
     XENMEM_decrease_reservation,
     XENMEM_increase_reservation,
 )
+from paravisor.domain.guest_access import GuestMemoryError
 from paravisor.isa.table import PAGE_SIZE, PTE_A, PTE_D, PTE_P, PTE_U, PTE_W, make_pte
 from paravisor.mm.frametable import PageType
 from paravisor.mm.invariants import verify

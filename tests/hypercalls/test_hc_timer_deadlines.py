@@ -1,7 +1,7 @@
 """Timer deadlines a guest cannot use to hang or crash the host (issue 11, F2).
 
 Every timer path (set_timer_op, VCPUOP_set_singleshot_timer, VCPUOP_set_periodic_timer,
-SCHEDOP_poll's timeout) makes its deadline with paravisor.timers, by Xen's rules: a u64
+SCHEDOP_poll's timeout) makes its deadline with paravisor.domain.timers, by Xen's rules: a u64
 timeout with bit 63 set is a negative s_time_t (due at once); set_timer_op turns a
 negative or 2^50-ns-ahead timeout into now + 100 ms; nothing is armed past STIME_MAX;
 a periodic timer behind by any number of ticks is re-armed in one step.
@@ -13,8 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from paravisor.domain import VcpuState
-from paravisor.hypercalls.abi import (
+from paravisor.abi import (
     SCHED_POLL,
     VCPU_SET_PERIODIC_TIMER,
     VCPU_SET_SINGLESHOT_TIMER,
@@ -25,10 +24,9 @@ from paravisor.hypercalls.abi import (
     VCPUOP_set_singleshot_timer,
     Virq,
 )
-from paravisor.hypercalls.cost import copy_ns
-from paravisor.hypercalls.errno import Errno
-from paravisor.testing.guests import api_guest
-from paravisor.timers import (
+from paravisor.abi.errno import Errno
+from paravisor.domain import VcpuState
+from paravisor.domain.timers import (
     STIME_DELTA_MAX,
     STIME_MAX,
     TIMER_OP_HUGE_DELAY_NS,
@@ -37,6 +35,8 @@ from paravisor.timers import (
     next_periodic_tick,
     timer_op_deadline,
 )
+from paravisor.hypercalls.cost import copy_ns
+from paravisor.testing.guests import api_guest
 
 VCPU = Hypercall.vcpu_op
 MS = 1_000_000
@@ -63,7 +63,7 @@ def words(value: int) -> tuple[int, int]:
     return value & 0xFFFF_FFFF, value >> 32
 
 
-# --- paravisor.timers, directly --------------------------------------------------------
+# --- paravisor.domain.timers, directly --------------------------------------------------------
 
 @given(nows, u64)
 def test_an_armed_deadline_is_never_past_stime_max(now, timeout):

@@ -3,8 +3,7 @@ a vcpu_guest_context, runstate, and the periodic and single-shot timers."""
 
 import pytest
 
-from paravisor.domain import ShutdownReason, VcpuState
-from paravisor.hypercalls.abi import (
+from paravisor.abi import (
     VCPU_GUEST_CONTEXT,
     VCPU_RUNSTATE_INFO,
     VCPU_SET_PERIODIC_TIMER,
@@ -26,8 +25,9 @@ from paravisor.hypercalls.abi import (
     VGCF_online,
     Virq,
 )
+from paravisor.abi.errno import Errno
+from paravisor.domain import ShutdownReason, VcpuState
 from paravisor.hypercalls.cost import copy_ns
-from paravisor.hypercalls.errno import Errno
 from paravisor.hypercalls.vcpu_context import context_of
 from paravisor.isa.table import CR
 from paravisor.mm.invariants import verify

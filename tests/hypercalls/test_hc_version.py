@@ -3,8 +3,8 @@ for commandline/build_id, and -EFAULT/-EINVAL/-ENOSYS."""
 
 import pytest
 
-from paravisor.builder import HIGHEST_ADDRESS
-from paravisor.hypercalls.abi import (
+from paravisor.abi import (
+    HIGHEST_ADDRESS,
     START_INFO_MAGIC,
     XEN_CAPABILITIES_INFO_LEN,
     XEN_COMMANDLINE_LEN,
@@ -26,7 +26,7 @@ from paravisor.hypercalls.abi import (
     XENVER_version,
     cstring,
 )
-from paravisor.hypercalls.errno import Errno
+from paravisor.abi.errno import Errno
 from paravisor.hypercalls.version import EXTRAVERSION
 from paravisor.isa.table import PTE_W
 

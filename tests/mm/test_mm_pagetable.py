@@ -4,7 +4,7 @@ the lowest free frame first."""
 
 import pytest
 
-from paravisor.hypercalls.errno import Errno
+from paravisor.abi.errno import Errno
 from paravisor.isa.table import PAGE_SHIFT, PTE_A, PTE_D, PTE_P, PTE_U, PTE_W, make_pte
 from paravisor.mm import PageType, mmu_update, mmuext_op
 from paravisor.mm.consts import (

@@ -3,7 +3,7 @@ the bootstrap builder, and the invariant checker itself."""
 
 import pytest
 
-from paravisor.hypercalls.errno import Errno
+from paravisor.abi.errno import Errno
 from paravisor.isa.engine import CPUState
 from paravisor.isa.table import CR, PAGE_SHIFT, PTE_P, PTE_U, PTE_W, make_pte
 from paravisor.mm import (

@@ -2,7 +2,7 @@
 
 import pytest
 
-from paravisor.hypercalls.errno import Errno
+from paravisor.abi.errno import Errno
 from paravisor.isa.table import CR, PAGE_SHIFT, PAGE_SIZE, PTE_P, PTE_W
 from paravisor.mm import (
     BootstrapError,

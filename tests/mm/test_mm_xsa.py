@@ -8,7 +8,7 @@ writable, and the two table frames read-only at TABLES_VA); domain 2 owns frame 
 
 import pytest
 
-from paravisor.hypercalls.errno import Errno
+from paravisor.abi.errno import Errno
 from paravisor.isa.table import PAGE_SHIFT, PTE_A, PTE_D, PTE_P, PTE_U, PTE_W, make_pte
 from paravisor.mm import (
     alloc_xen_page,

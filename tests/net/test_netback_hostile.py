@@ -6,9 +6,9 @@ the frontend granted it, never leaks a bystander's page to anyone and keeps no m
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from paravisor.abi.consts import XenbusState
+from paravisor.abi.io import SRING_HEADER
 from paravisor.grants.registry import grant_tables
-from paravisor.hypercalls.abi_consts import XenbusState
-from paravisor.hypercalls.abi_io import SRING_HEADER
 from paravisor.isa.table import PAGE_SIZE
 from paravisor.ring import MASK
 from paravisor.services.netback.netif import RSP_ERROR, RSP_NULL, RSP_OKAY

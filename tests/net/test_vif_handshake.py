@@ -3,7 +3,7 @@ xenbus handshake with a Python netfront, teardown, and the host's `bridges` sett
 
 import pytest
 
-from paravisor.hypercalls.abi_consts import XenbusState
+from paravisor.abi.consts import XenbusState
 from paravisor.services.xenstore.tree import XenStoreError
 from paravisor.testing.netfront import BROADCAST, NetBed, ether_frame
 from paravisor.testing.toolstack import create_guest

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from paravisor import realtime
 from paravisor.domain import ShutdownReason
+from paravisor.hypervisor import realtime
+from paravisor.hypervisor.loop import QUANTUM_NS
+from paravisor.hypervisor.realtime import run_realtime
 from paravisor.jit import JitEngine
-from paravisor.loop import QUANTUM_NS
 from paravisor.mm import check_invariants
-from paravisor.realtime import run_realtime
 from paravisor.sched import make_scheduler
 from paravisor.testing.host import Host
 from paravisor.toolstack.launch import launch

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from paravisor.hypervisor.realtime import run_realtime
 from paravisor.jit import JitEngine
-from paravisor.realtime import run_realtime
 from paravisor.sched import make_scheduler
 from paravisor.testing.host import Host
 

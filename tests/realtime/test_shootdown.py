@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from paravisor.hypervisor.realtime import RealtimeRunner
 from paravisor.isa.engine import CPUState, Exit, ExitReason
 from paravisor.isa.memory import MachineMemory
 from paravisor.isa.table import CR, PAGE_SHIFT, Ring
@@ -21,7 +22,6 @@ from paravisor.mm.frametable import PageType
 from paravisor.mm.invariants import verify
 from paravisor.mm.reservation import increase_reservation
 from paravisor.mm.shootdown import NO_SHOOTDOWN
-from paravisor.realtime import RealtimeRunner
 from paravisor.testing.guests import IDLE_KERNEL, load_guest
 from paravisor.testing.host import Host
 from paravisor.testing.programs import assemble, i, load_words
@@ -196,7 +196,7 @@ def test_the_runner_lends_its_shootdown_only_while_it_runs():
     dom = host.guest(name="g")
     host.hv.unpause(dom)
     host.hv.call_at(1_000_000, lambda: seen.append(host.hv.mm.shootdown))
-    from paravisor.realtime import run_realtime
+    from paravisor.hypervisor.realtime import run_realtime
     assert run_realtime(host.hv, max_ns=2_000_000) == "time"
     assert seen and seen[0] is not NO_SHOOTDOWN
     assert host.hv.mm.shootdown is NO_SHOOTDOWN

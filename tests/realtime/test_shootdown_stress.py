@@ -32,10 +32,7 @@ import sys
 
 import pytest
 
-from paravisor.grants.registry import grant_tables
-from paravisor.grants.table import write_entry
-from paravisor.hypercalls import dispatch
-from paravisor.hypercalls.abi import (
+from paravisor.abi import (
     GNTTAB_MAP_GRANT_REF,
     VCPU_GUEST_CONTEXT,
     Gntmap,
@@ -45,11 +42,14 @@ from paravisor.hypercalls.abi import (
     VCPUOP_initialise,
     VGCF_online,
 )
+from paravisor.grants.registry import grant_tables
+from paravisor.grants.table import write_entry
+from paravisor.hypercalls import dispatch
+from paravisor.hypervisor.realtime import run_realtime
 from paravisor.isa.table import CR, PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, PTE_P, pte_frame
 from paravisor.jit import JitEngine
 from paravisor.mm import increase_reservation, mmu_update
 from paravisor.mm.invariants import verify
-from paravisor.realtime import run_realtime
 from paravisor.sched import make_scheduler
 from paravisor.testing.guests import SCRATCH_PAGES, SCRATCH_SYMBOL, Guest, load_guest
 from paravisor.testing.host import Host

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from paravisor.hypercalls.abi_io import BLKIF_REQUEST, BLKIF_RESPONSE, SRING_HEADER
-from paravisor.hypercalls.abi_types import U8, U32, Array, Struct
+from paravisor.abi.io import BLKIF_REQUEST, BLKIF_RESPONSE, SRING_HEADER
+from paravisor.abi.types import U8, U32, Array, Struct
 from paravisor.ring import BackRing, BytesPage, FrontRing, RingError, RingLayout, SharedRing
 
 TEST_REQUEST = Struct("test_request", [("seq", U32), ("body", Array(U8, 496))])

@@ -1,4 +1,4 @@
-"""ring.h, the C ring generated from paravisor/ring.py: the committed header is fresh,
+"""ring.h, the C ring generated from paravisor/ring/__init__.py: the committed header is fresh,
 --check catches drift, and the macros, run in a real guest, agree with paravisor.ring
 step by step while every index wraps past 2**32."""
 
@@ -7,10 +7,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from paravisor import ring_header
+from paravisor.abi.io import BLKIF_REQUEST, BLKIF_RESPONSE, BLKIF_RING_SIZE
 from paravisor.generated import stale_files
-from paravisor.hypercalls.abi_io import BLKIF_REQUEST, BLKIF_RESPONSE, BLKIF_RING_SIZE
 from paravisor.ring import BackRing, BytesPage, FrontRing, RingLayout, SharedRing
+from paravisor.ring import header as ring_header
 from paravisor.testing.cc import run_c
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,7 +49,7 @@ def test_a_root_that_is_not_a_checkout_is_a_clean_error(tmp_path, capsys):
 
 
 def test_module_runs_as_a_script():
-    result = subprocess.run(["python3", "-m", "paravisor.ring_header", "--check"],
+    result = subprocess.run(["python3", "-m", "paravisor.ring.header", "--check"],
                             capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
 

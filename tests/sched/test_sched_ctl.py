@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from paravisor.hypercalls.abi import (
+from paravisor.abi import (
     XEN_DOMCTL,
     XEN_DOMCTL_INTERFACE_VERSION,
     XEN_SCHEDULER_CREDIT,
@@ -15,7 +15,7 @@ from paravisor.hypercalls.abi import (
     XEN_DOMCTL_SCHEDOP_putinfo,
     XEN_DOMCTL_scheduler_op,
 )
-from paravisor.hypercalls.errno import Errno
+from paravisor.abi.errno import Errno
 from paravisor.sched import make_scheduler
 from paravisor.sched.ctl import get_sched_credit, set_sched_credit
 from paravisor.sched.interface import SchedParamError

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from paravisor.testing.sched_harness import add_sleeper, fair_shares, run_spans, scenario
-from paravisor.trace_summary import summarise
+from paravisor.trace.summary import summarise
 
 MS = 1_000_000
 TSLICE = 30 * MS

@@ -13,7 +13,7 @@ import pytest
 from paravisor.cli import main
 from paravisor.errors import UserError
 from paravisor.toolstack.domains import guest_os_dir
-from paravisor.trace_summary import format_summary, load_trace, summarise
+from paravisor.trace.summary import format_summary, load_trace, summarise
 
 
 def _run(domid, pcpu, start_us, dur_us, end):

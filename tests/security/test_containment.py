@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from paravisor.builder import BuildError
 from paravisor.cli import main
+from paravisor.hypervisor.builder import BuildError
 from paravisor.mm import MMBug
 from paravisor.toolstack.domains import guest_os_dir
 

@@ -18,7 +18,7 @@ import re
 import pytest
 
 from paravisor.hypercalls.cost import BATCH_ENTRY_NS
-from paravisor.realtime import REALTIME_QUANTUM_NS
+from paravisor.hypervisor.realtime import REALTIME_QUANTUM_NS
 from paravisor.toolstack.domains import guest_os_dir
 
 from .conftest import ENGINES, paravisor

@@ -13,7 +13,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from paravisor.hypercalls.errno import Errno
+from paravisor.abi.errno import Errno
 from paravisor.isa.memory import MachineMemory
 from paravisor.mm import MemoryDomain, MemoryManager, PageType, increase_reservation
 from paravisor.mm.external import hold_frame, holders_of, release_frame

@@ -5,7 +5,7 @@ VCPUOP_set_singleshot_timer) or a 146-year period (VCPUOP_set_periodic_timer).  
 the fix the idle loop jumped virtual time to it: the credit scheduler then caught up its
 accounting one 30 ms period at a time (~10^11 steps: the host hung) and under round robin
 system_time overflowed 64 bits (the domain crashed with an OverflowError).  Now every
-deadline is made as Xen makes it (paravisor/timers.py: none is past STIME_MAX = 2^63 - 1
+deadline is made as Xen makes it (paravisor/domain/timers.py: none is past STIME_MAX = 2^63 - 1
 ns) and a jump of any length costs a bounded number of accounting steps.
 
 Every attack runs on both engines and under both schedulers with no time limit (so

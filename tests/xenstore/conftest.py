@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from paravisor.builder import build_domain
-from paravisor.hypercalls.abi import XENSTORE_DOMAIN_INTERFACE, XsType
+from paravisor.abi import XENSTORE_DOMAIN_INTERFACE, XsType
+from paravisor.hypervisor.builder import build_domain
 from paravisor.services.xenstore.daemon import RING_SIZE, XenStoreDaemon
 from paravisor.services.xenstore.wire import Message, MessageReader
 from paravisor.testing.host import SPIN, Host, image_from

@@ -1,8 +1,8 @@
 """The XenStore daemon serving a guest's ring page (io/xs_wire.h), domain life cycle,
 and clients that break the protocol."""
 
-from paravisor.hypercalls.abi import XsType
-from paravisor.hypercalls.abi_consts import XenstoreMisc
+from paravisor.abi import XsType
+from paravisor.abi.consts import XenstoreMisc
 from paravisor.mm.external import holders_of
 from paravisor.mm.invariants import verify
 from paravisor.services.xenstore.wire import HEADER_SIZE, Message

@@ -4,7 +4,7 @@ well-formed reply or disconnects that client, and never raises."""
 from hypothesis import given
 from hypothesis import strategies as st
 
-from paravisor.hypercalls.abi import XSD_ERRORS, XsType
+from paravisor.abi import XSD_ERRORS, XsType
 from paravisor.services.xenstore.daemon import serve
 from paravisor.services.xenstore.store import Client
 from paravisor.services.xenstore.tree import XenStoreError

@@ -20,14 +20,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from paravisor.hypercalls.abi_consts import Netif
-from paravisor.hypercalls.abi_io import (
+from paravisor.abi.consts import Netif
+from paravisor.abi.io import (
     NETIF_RX_REQUEST,
     NETIF_RX_RESPONSE,
     NETIF_TX_REQUEST,
     NETIF_TX_RESPONSE,
 )
-from paravisor.hypercalls.abi_types import U8, Array, Struct
+from paravisor.abi.types import U8, Array, Struct
 from paravisor.isa.table import PAGE_SIZE
 from paravisor.ring import RingLayout
 

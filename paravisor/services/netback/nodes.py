@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from paravisor.hypercalls.abi_consts import XenbusState
+from paravisor.abi.consts import XenbusState
 
 if TYPE_CHECKING:
     from paravisor.services.xenstore.client import XsHandle

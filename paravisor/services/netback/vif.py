@@ -36,9 +36,9 @@ from __future__ import annotations
 from collections import deque
 from typing import TYPE_CHECKING
 
+from paravisor.abi.consts import XenbusState
+from paravisor.abi.io import SRING_HEADER
 from paravisor.grants.mapping import GrantError, GrantMapping, map_grant
-from paravisor.hypercalls.abi_consts import XenbusState
-from paravisor.hypercalls.abi_io import SRING_HEADER
 from paravisor.isa.table import PAGE_SIZE
 from paravisor.ring import BackRing, RingError, SharedRing
 from paravisor.services.backend import BackendDevice, read_int

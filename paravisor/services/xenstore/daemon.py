@@ -21,8 +21,8 @@ Ownership: the hypervisor loop; every callback here runs inside it.
 
 from __future__ import annotations
 
+from paravisor.abi import XENSTORE_DOMAIN_INTERFACE, XenstoreMisc, XsType
 from paravisor.evtchn import EventError
-from paravisor.hypercalls.abi import XENSTORE_DOMAIN_INTERFACE, XenstoreMisc, XsType
 from paravisor.services.foreign import ForeignMapError, ForeignPage
 from paravisor.services.xenstore.client import XsHandle
 from paravisor.services.xenstore.store import Client, XenStore

@@ -23,7 +23,7 @@ from collections import Counter
 from dataclasses import dataclass
 from enum import Flag
 
-from paravisor.hypercalls.abi import XSD_ERRORS, XenstoreMisc
+from paravisor.abi import XSD_ERRORS, XenstoreMisc
 
 ROOT = "/"
 ABS_PATH_MAX = int(XenstoreMisc.XENSTORE_ABS_PATH_MAX)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from paravisor.hypercalls.abi import XSD_SOCKMSG, XenstoreMisc, XsType
+from paravisor.abi import XSD_SOCKMSG, XenstoreMisc, XsType
 from paravisor.services.xenstore.tree import XenStoreError
 
 HEADER_SIZE = XSD_SOCKMSG.size

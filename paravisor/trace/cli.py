@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from paravisor.trace_summary import format_summary, load_trace, summarise
+from paravisor.trace.summary import format_summary, load_trace, summarise
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

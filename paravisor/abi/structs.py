@@ -15,7 +15,7 @@ Who writes what is documented in docs/abi.md; the per-op IN/OUT fields follow Xe
 public headers.
 """
 
-from paravisor.hypercalls.abi_types import (
+from paravisor.abi.types import (
     CHAR,
     I8,
     I16,

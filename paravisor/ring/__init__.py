@@ -17,7 +17,7 @@ before it sleeps, which closes the lost-wake-up race.
 Backends must treat the ring as hostile: `copy_request` reads an entry exactly once
 (RING_COPY_REQUEST, XSA-155) and `unconsumed_requests` raises RingError when req_prod
 runs more than a ring ahead of the responses (RING_REQUEST_PROD_OVERFLOW).  Block and
-network drivers only supply their request/response Structs (hypercalls/abi_io.py).
+network drivers only supply their request/response Structs (abi/io.py).
 
 Ownership: each end's private state belongs to that end; only the header and entries
 are shared, and each shared index has one writer.  In the deterministic mode the two
@@ -35,8 +35,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from paravisor.hypercalls.abi_io import SRING_HEADER, ring_size
-from paravisor.hypercalls.abi_types import Struct
+from paravisor.abi.io import SRING_HEADER, ring_size
+from paravisor.abi.types import Struct
 from paravisor.isa.table import PAGE_SIZE
 
 MASK = 0xFFFF_FFFF

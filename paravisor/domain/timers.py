@@ -16,7 +16,7 @@ rules are Xen's, whose s_time_t is a *signed* 64-bit count of ns (xen/include/xe
    never armed: that periodic timer has ticked for the last time.
 
 So no armed deadline is ever past STIME_MAX.  Virtual time jumps only to an armed
-deadline (paravisor/loop.py `_idle`), and otherwise moves 10 ns per retired instruction,
+deadline (paravisor/hypervisor/loop.py `_idle`), and otherwise moves 10 ns per retired instruction,
 so it never passes STIME_MAX by more than the guests run afterwards: `system_time`
 (u64 ns, docs/abi.md section 4) cannot overflow.  A deadline "due at once" is never
 stored: the callers fire it (or return from the poll) on the spot, so no stored

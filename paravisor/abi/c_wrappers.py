@@ -1,7 +1,7 @@
 """Generate guest_os/include/hypercalls.h: one typed C wrapper per hypercall.
 
-    python -m paravisor.hypercalls.c_wrappers           # rewrite the header
-    python -m paravisor.hypercalls.c_wrappers --check   # exit 1 if it is stale
+    python -m paravisor.abi.c_wrappers           # rewrite the header
+    python -m paravisor.abi.c_wrappers --check   # exit 1 if it is stale
 
 The numbers come from `abi.Hypercall` (never typed here); this module only adds each
 call's C parameter list, as docs/abi.md section 5 documents them.  Calls without a
@@ -18,10 +18,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from paravisor.hypercalls.abi import Hypercall
+from paravisor.abi import Hypercall
 
 H_PATH = "guest_os/include/hypercalls.h"
-COMMAND = "python -m paravisor.hypercalls.c_wrappers"
+COMMAND = "python -m paravisor.abi.c_wrappers"
 
 # name -> C parameters (docs/abi.md section 5, the "arguments" column)
 SIGNATURES: dict[str, str] = {

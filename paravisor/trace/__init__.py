@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from paravisor.hypercalls.abi import Hypercall
+from paravisor.abi import Hypercall
 
 if TYPE_CHECKING:
     from paravisor.domain import Vcpu

@@ -54,13 +54,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+from paravisor.abi import instructions_to_ns, ns_to_instructions
 from paravisor.domain import Vcpu, VcpuState
+from paravisor.domain.traps import BounceError, bounce_event, bounce_trap
 from paravisor.hypercalls import dispatch
-from paravisor.hypercalls.abi import instructions_to_ns, ns_to_instructions
+from paravisor.hypervisor.loop import Pcpu
 from paravisor.isa.engine import Exit, ExitReason
-from paravisor.loop import Pcpu
 from paravisor.mm.shootdown import NO_SHOOTDOWN
-from paravisor.traps import BounceError, bounce_event, bounce_trap
 
 if TYPE_CHECKING:
     from paravisor.hypervisor import Hypervisor

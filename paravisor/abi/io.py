@@ -11,8 +11,8 @@ Our request/response layouts align u64 to 8, so they equal Xen's x86-64 layouts
 because i386 aligns u64 to 4.
 """
 
-from paravisor.hypercalls.abi_consts import Blkif, Console, XenstoreMisc
-from paravisor.hypercalls.abi_types import CHAR, I16, U8, U16, U32, U64, Array, Struct
+from paravisor.abi.consts import Blkif, Console, XenstoreMisc
+from paravisor.abi.types import CHAR, I16, U8, U16, U32, U64, Array, Struct
 from paravisor.isa.table import PAGE_SIZE
 
 SRING_HEADER = Struct("sring_header", [

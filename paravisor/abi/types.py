@@ -7,7 +7,7 @@ A structure is declared once, as data:
 and everything else derives from that declaration: member offsets with natural C
 alignment (every scalar aligned to its own size, u64 included -- see below), the size,
 `pack`/`unpack` to and from little-endian bytes, and the C and assembly headers that
-guests include (paravisor.hypercalls.headers).
+guests include (paravisor.abi.headers).
 
 Alignment: PV32 is a 32-bit ISA, but u64 members are aligned to 8 bytes (as on x86-64,
 unlike i386 where they are aligned to 4).  Every gap is written out as an explicit

@@ -7,8 +7,8 @@ Xen.  Fields Xen keeps for HVM, IOMMUs, memory sharing or paging are left out; t
 PV32 type rules of abi_structs apply (frames and pointers u32, counts and times u64).
 """
 
-from paravisor.hypercalls.abi_structs import XEN_DOMAIN_HANDLE_LEN
-from paravisor.hypercalls.abi_types import I32, U8, U16, U32, U64, Array, Struct, Union
+from paravisor.abi.structs import XEN_DOMAIN_HANDLE_LEN
+from paravisor.abi.types import I32, U8, U16, U32, U64, Array, Struct, Union
 
 HANDLE = Array(U8, XEN_DOMAIN_HANDLE_LEN)   # xen_domain_handle_t: the domain's UUID
 CTL_PAYLOAD_SIZE = 128                       # Xen's union pad: room for later commands

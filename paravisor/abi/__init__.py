@@ -3,7 +3,7 @@
 Everything a guest and the hypervisor must agree on is defined here or in the sibling
 modules this one re-exports, and nowhere else; guest_os/include/paravisor.{h,inc} and
 the listing in docs/abi.md are generated from it (`python -m
-paravisor.hypercalls.headers`), so no number is typed twice.
+paravisor.abi.headers`), so no number is typed twice.
 
 - abi_consts:  hypercall numbers (`Hypercall`) and every sub-operation, flag and status
                code, as IntEnums carrying Xen's names and numbers.
@@ -23,20 +23,29 @@ Constant members are also exported here by name, so `abi.SCHEDOP_block` is
 
 from enum import IntEnum
 
-from paravisor.hypercalls import abi_ctl, abi_io, abi_structs
-from paravisor.hypercalls.abi_consts import *  # noqa: F403
-from paravisor.hypercalls.abi_consts import SUBOP_GROUPS, Hypercall
-from paravisor.hypercalls.abi_consts import XSD_ERRORS as XSD_ERRORS
-from paravisor.hypercalls.abi_ctl import *  # noqa: F403
-from paravisor.hypercalls.abi_io import *  # noqa: F403
-from paravisor.hypercalls.abi_structs import *  # noqa: F403
-from paravisor.hypercalls.abi_types import AbiError as AbiError
-from paravisor.hypercalls.abi_types import Array as Array
-from paravisor.hypercalls.abi_types import Struct
-from paravisor.hypercalls.abi_types import Union as Union
-from paravisor.hypercalls.abi_types import cstring as cstring
-from paravisor.hypercalls.errno import Errno
+from paravisor.abi import ctl as abi_ctl
+from paravisor.abi import io as abi_io
+from paravisor.abi import structs as abi_structs
+from paravisor.abi.consts import *  # noqa: F403
+from paravisor.abi.consts import SUBOP_GROUPS, Hypercall
+from paravisor.abi.consts import XSD_ERRORS as XSD_ERRORS
+from paravisor.abi.ctl import *  # noqa: F403
+from paravisor.abi.errno import Errno
+from paravisor.abi.io import *  # noqa: F403
+from paravisor.abi.structs import *  # noqa: F403
+from paravisor.abi.types import AbiError as AbiError
+from paravisor.abi.types import Array as Array
+from paravisor.abi.types import Struct
+from paravisor.abi.types import Union as Union
+from paravisor.abi.types import cstring as cstring
 from paravisor.isa import table
+
+# --- limits a guest can see ------------------------------------------------------------
+
+HIGHEST_ADDRESS = 0xFFFF_F000       # XENVER_platform_parameters.virt_start: nothing above
+DEFAULT_MAX_GRANT_FRAMES = 64       # grant-table frames a domain may set up (xl's default)
+DEFAULT_MAX_MAPTRACK_FRAMES = 1024  # maptrack frames: how many grants a domain may map
+
 
 # --- virtual time ------------------------------------------------------------------------
 # Time is derived from retired instructions, so it is deterministic: the same run gives

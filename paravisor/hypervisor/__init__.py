@@ -5,7 +5,7 @@ instructions at abi.NOMINAL_CLOCK_HZ), each vCPU runs until its slice ends, a ti
 due, or it exits (hypercall, trap), and every decision depends only on that state.  So
 the same configuration gives the same run, byte for byte, on every host and engine.
 
-The loop itself (paravisor/loop.py) runs the scheduler's pCPUs interleaved in virtual
+The loop itself (paravisor/hypervisor/loop.py) runs the scheduler's pCPUs interleaved in virtual
 time.  Between quanta, at global time: fire due timers (the guests' and the
 scheduler's); run deferred dom0 services.  Per quantum of the pCPU furthest behind: its
 scheduler tick if due; a scheduling decision if its slice ended, it was tickled, or its
@@ -22,7 +22,7 @@ parameters (weight, cap) are set through paravisor.sched.ctl.
 
 Ownership: the loop.  Every hypercall handler, dom0 service and scheduler call runs
 inside it: on one thread in the deterministic mode; under --realtime
-(paravisor/realtime.py) on the pCPU threads, each with the one hypervisor lock held, and
+(paravisor/hypervisor/realtime.py) on the pCPU threads, each with the one hypervisor lock held, and
 only `engine.run` outside it.
 """
 from __future__ import annotations
@@ -33,26 +33,26 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from typing import TextIO
 
-from paravisor.domain import Domain, ShutdownReason, Vcpu, VcpuState
-from paravisor.evtchn import EventChannels, EventHub
-from paravisor.hypercalls import dispatch
-from paravisor.hypercalls.abi import (
+from paravisor.abi import (
     SHARED_INFO,
     VCPU_INFO,
     Virq,
     instructions_to_ns,
 )
+from paravisor.domain import Domain, ShutdownReason, Vcpu, VcpuState
+from paravisor.domain.timers import next_periodic_tick
+from paravisor.domain.traps import BounceError, bounce_event, bounce_trap, register_dump
+from paravisor.evtchn import EventChannels, EventHub
+from paravisor.hypercalls import dispatch
 from paravisor.hypercalls.cost import PAGE_TABLE_NS
+from paravisor.hypervisor.loop import Loop, Pcpu
 from paravisor.isa.engine import Engine, ExitReason
 from paravisor.isa.interpreter import Interpreter
 from paravisor.isa.memory import MachineMemory
-from paravisor.loop import Loop, Pcpu
 from paravisor.mm.frametable import MemoryDomain, MemoryManager
 from paravisor.sched.credit import CreditScheduler
 from paravisor.sched.interface import Scheduler
-from paravisor.timers import next_periodic_tick
 from paravisor.trace import Tracer
-from paravisor.traps import BounceError, bounce_event, bounce_trap, register_dump
 
 DEFAULT_HOST_MIB = 256
 _TIME_VERSION = VCPU_INFO.offset("time.version")

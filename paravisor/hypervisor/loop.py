@@ -15,7 +15,7 @@ A pCPU is *busy* while it has a current vCPU or has been tickled (it must call t
 scheduler); an idle pCPU waits, its clock catching up with global time when tickled.
 A vCPU never starts before `vcpu.ready_at` (when it was woken, or last stopped running
 elsewhere), so no vCPU runs on two pCPUs at once in virtual time.  Each step of one
-pCPU is one `Loop._advance`; `--realtime` (paravisor/realtime.py) calls those steps from
+pCPU is one `Loop._advance`; `--realtime` (paravisor/hypervisor/realtime.py) calls those steps from
 one host thread per pCPU, with its own `run_quantum`, without changing the scheduler or
 the hypervisor.
 
@@ -30,9 +30,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from paravisor.abi import ns_to_instructions
 from paravisor.domain import Vcpu, VcpuState
-from paravisor.hypercalls.abi import ns_to_instructions
-from paravisor.traps import BounceError
+from paravisor.domain.traps import BounceError
 
 if TYPE_CHECKING:
     from paravisor.hypervisor import Hypervisor

@@ -20,15 +20,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from paravisor.domain import Domain
-from paravisor.errors import UserError
-from paravisor.hypercalls.abi import (
+from paravisor.abi import (
+    HIGHEST_ADDRESS,
     SIF_INITDOMAIN,
     SIF_PRIVILEGED,
     START_INFO,
     START_INFO_MAGIC,
     ElfNote,
 )
+from paravisor.domain import Domain
+from paravisor.errors import UserError
 from paravisor.inputfiles import read_input_file
 from paravisor.isa.table import (
     CR,
@@ -49,7 +50,7 @@ from paravisor.toolchain.elf import ET_EXEC, PF_W, PT_LOAD, PT_NOTE, read_elf
 BOOT_STACK_PAGES = 4
 PAGE_TABLE_RESERVE = 16     # frames held back for the bootstrap page tables
 LOWEST_LOAD_ADDRESS = PAGE_SIZE        # page 0 stays unmapped, so NULL faults
-HIGHEST_ADDRESS = 0xFFFF_F000
+
 
 
 class BuildError(UserError):

@@ -6,8 +6,9 @@ domctl/sysctl and act on other domains); domUs are not.
 
 Ownership: all of this state belongs to the hypervisor loop (`paravisor.hypervisor`).
 In the deterministic mode exactly one vCPU runs at a time, so nothing here is locked;
-under --realtime it is touched only with the hypervisor lock held (paravisor/realtime.py),
-and a vCPU's CPUState only by the engine running it, while it runs.
+under --realtime it is touched only with the hypervisor lock held
+(paravisor/hypervisor/realtime.py), and a vCPU's CPUState only by the engine running it,
+while it runs.
 """
 
 from __future__ import annotations

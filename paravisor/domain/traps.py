@@ -27,13 +27,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from paravisor.guest_access import GuestMemoryError, copy_from_guest, copy_to_guest
-from paravisor.hypercalls.abi import (
+from paravisor.abi import (
     BOUNCE_FRAME,
     BOUNCE_VECTOR_EVENT,
     IRET_FLAG_EVENTS_MASKED,
     IRET_FLAG_RING_SHIFT,
 )
+from paravisor.domain.guest_access import GuestMemoryError, copy_from_guest, copy_to_guest
 from paravisor.isa.disasm import disassemble
 from paravisor.isa.engine import Trap
 from paravisor.isa.table import (
