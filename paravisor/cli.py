@@ -1,7 +1,9 @@
 """The `paravisor` command: one entry point, one sub-command per tool.
 
 Each command module exposes `register(subparsers)`, which adds its sub-parser and sets
-`func` to a function taking the parsed arguments and returning an exit status.
+`func` to a function taking the parsed arguments and returning an exit status.  A
+sub-parser with an `overrides` positional (launch's KEY=VALUE settings) also gets the
+ones written after an option.
 """
 
 from __future__ import annotations
@@ -35,7 +37,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        if not hasattr(args, "overrides") or any(arg.startswith("-") for arg in extra):
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        args.overrides = [*args.overrides, *extra]
     try:
         return int(args.func(args) or 0)
     except UserError as err:

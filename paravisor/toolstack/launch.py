@@ -1,11 +1,12 @@
 """`paravisor launch dom0.cfg` and `paravisor run KERNEL`: boot a host and watch it.
 
-launch: parse the host config (dom0.cfg), boot the hypervisor and dom0, create every
-guest it lists, show their consoles, apply on_poweroff/on_crash/..., and exit when every
-guest has ended, printing how each ended.  Exit status: 0 if every guest powered off
-cleanly (exit code 0), 1 if any crashed or exited with a non-zero code (or the run hit
-its time limit or deadlocked), 2 for a bad config or kernel.  Ctrl-C destroys every
-domain cleanly.
+launch: parse the host config (dom0.cfg), with the command line's KEY=VALUE settings
+laid over it (and NAME:KEY=VALUE over guest NAME's config), boot the hypervisor and
+dom0, create every guest it lists, show their consoles, apply on_poweroff/on_crash/...,
+and exit when every guest has ended, printing how each ended.  Exit status: 0 if
+every guest powered off cleanly (exit code 0), 1 if any crashed or exited with a
+non-zero code (or the run hit its time limit or deadlocked), 2 for a bad config or
+kernel.  Ctrl-C destroys every domain cleanly.
 
 run: one guest, its console on stdout untouched, the guest's shutdown code as the exit
 status (a crash gives 1 and a message on stderr).
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import TextIO
 
@@ -26,13 +28,26 @@ from paravisor.hypervisor import Hypervisor
 from paravisor.inputfiles import InputFileError, check_input_file
 from paravisor.sched import make_scheduler
 from paravisor.services.console import ConsoleDaemon
-from paravisor.toolstack.config import DomainConfig, load_domain_config, load_host_config
+from paravisor.toolstack.config import (
+    DOM0_NAME,
+    DomainConfig,
+    HostConfig,
+    domain_config_from,
+    host_config_from,
+    read_config_settings,
+)
 from paravisor.toolstack.configfiles import kernel_advice, kernel_file_limit
 from paravisor.toolstack.domains import (
     Toolstack,
     apply_schedule_params,
     guest_os_dir,
     kernel_image,
+)
+from paravisor.toolstack.xlcfg import (
+    COMMAND_LINE,
+    ConfigError,
+    Setting,
+    parse_override,
 )
 from paravisor.trace import Tracer
 
@@ -67,22 +82,16 @@ def boot_dom0(hv: Hypervisor, cfg: DomainConfig | None) -> Domain:
     return dom0
 
 
-def launch(config_path: str, *, engine: str | None = None, stream: TextIO | None = None,
-           log_dir: str | None = None, max_seconds: float | None = None,
-           colour: bool | None = None, sched: str | None = None,
-           trace: str | None = None, realtime: bool = False) -> int:
-    """Boot the host `config_path` describes; `sched` overrides its `sched`, `trace`
-    names a Chrome trace-event file to write the timeline to; `realtime` runs each pCPU
-    on its own host thread (paravisor.realtime; not deterministic)."""
-    host, warnings = load_host_config(config_path)
-    for warning in warnings:
-        print(warning, file=sys.stderr)
-    guests = []
-    for path in host.guests:
-        cfg, guest_warnings = load_domain_config(path)
-        for warning in guest_warnings:
-            print(warning, file=sys.stderr)
-        guests.append(cfg)
+def launch(config_path: str, *, overrides: Sequence[str] = (), engine: str | None = None,
+           stream: TextIO | None = None, log_dir: str | None = None,
+           max_seconds: float | None = None, colour: bool | None = None,
+           sched: str | None = None, trace: str | None = None,
+           realtime: bool = False) -> int:
+    """Boot the host `config_path` describes, `overrides` being command-line settings
+    ([NAME:]KEY=VALUE); `sched` overrides its `sched`, `trace` names a Chrome
+    trace-event file to write the timeline to; `realtime` runs each pCPU on its own
+    host thread (paravisor.realtime; not deterministic)."""
+    host, guests = load_launch_configs(config_path, overrides)
     dom0_cfg = replace(host.dom0, memory=host.dom0.memory or DOM0_MEMORY_MIB)
     console = ConsoleHub(stream, colour=colour, log_dir=log_dir or host.console_log)
     scheduler = make_scheduler(sched or host.sched, host.pcpus, tslice_ms=host.tslice_ms,
@@ -107,6 +116,65 @@ def launch(config_path: str, *, engine: str | None = None, stream: TextIO | None
     if tracer is not None:
         _write_trace(tracer, trace, console)
     return _summary(hv, toolstack, why, console)
+
+
+def load_launch_configs(config_path: str, overrides: Sequence[str] = ()
+                        ) -> tuple[HostConfig, list[DomainConfig]]:
+    """The host and guest configs `paravisor launch config_path overrides...` runs,
+    all checked before anything boots (warnings go to stderr).
+
+    An override without NAME: applies to `config_path`; NAME:KEY=VALUE applies to the
+    config whose file names its domain NAME (a guest's, or dom0's in the host config).
+    A NAME that no config has is an error naming the override."""
+    parsed = [parse_override(text) for text in overrides]
+    host, guests, names = _host_and_guests(config_path, read_config_settings(config_path),
+                                           parsed)
+    for qualifier, setting in parsed:
+        if qualifier is not None and qualifier not in names:
+            raise ConfigError(COMMAND_LINE, 1, 1, f"no domain of this host is named "
+                                                  f"'{qualifier}' (its domains: "
+                                                  f"{', '.join(names)})", setting.source_line)
+    return host, guests
+
+
+Overrides = list[tuple[str | None, Setting]]
+
+
+def _host_and_guests(path: str, settings: dict[str, Setting], parsed: Overrides
+                     ) -> tuple[HostConfig, list[DomainConfig], list[str]]:
+    """The host config at `path` and the guest configs it lists; also the domain names
+    the configs give."""
+    names = [_name_in(settings) or DOM0_NAME]
+    host, warnings = host_config_from(settings, path, _overrides_for(parsed, names[0], True))
+    _warn(warnings)
+    guests = []
+    for guest_path in host.guests:
+        guest_settings = read_config_settings(guest_path)
+        names.append(_name_in(guest_settings))
+        cfg, warnings = domain_config_from(guest_settings, guest_path,
+                                           _overrides_for(parsed, names[-1], False))
+        _warn(warnings)
+        guests.append(cfg)
+    return host, guests, names
+
+
+def _overrides_for(parsed: Overrides, name: str | None, own: bool) -> list[Setting]:
+    """The overrides, in command-line order, for the config whose domain is `name`:
+    NAME:KEY=VALUE ones, and the unqualified ones if it is the file the command line
+    gave (`own`)."""
+    return [setting for qualifier, setting in parsed
+            if (qualifier is None and own) or (qualifier is not None and qualifier == name)]
+
+
+def _name_in(settings: dict[str, Setting]) -> str | None:
+    """The `name` a config's file gives (what NAME: in an override refers to)."""
+    name = settings.get("name")
+    return name.value.data if name is not None and name.value.kind == "string" else None
+
+
+def _warn(warnings: list) -> None:
+    for warning in warnings:
+        print(warning, file=sys.stderr)
 
 
 def _write_trace(tracer: Tracer, path: str, console: ConsoleHub) -> None:

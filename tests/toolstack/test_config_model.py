@@ -11,7 +11,7 @@ from paravisor.toolstack.config import (
     parse_host_config,
 )
 from paravisor.toolstack.cpulist import parse_cpulist
-from paravisor.toolstack.xlcfg import ConfigError
+from paravisor.toolstack.xlcfg import COMMAND_LINE, ConfigError, parse_override
 
 PATH = "/etc/paravisor/guest.cfg"
 GUEST = 'name = "g1"\nkernel = "k.elf"\n'
@@ -305,6 +305,36 @@ def test_host_errors(text, words):
     with pytest.raises(ConfigError) as info:
         parse_host_config(text + "\n", HOST_PATH)
     assert words in info.value.message
+
+
+# --- xl's rules for repeated keys, and overrides -------------------------------------
+
+def test_a_key_set_again_keeps_the_last_value_and_warns_naming_both_lines():
+    config, warnings = parse_domain_config(GUEST + "memory = 8\nvcpus = 2\nmemory = 16\n",
+                                           PATH)
+    assert config.memory == 16
+    assert [str(w) for w in warnings] == [
+        f"{PATH}:5: warning: 'memory' is set again (first at line 3): the value at line 5 "
+        f"is used, as xl does"]
+
+
+def test_overrides_are_laid_over_the_file_and_their_errors_name_the_command_line(
+        tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    overrides = [parse_override(text)[1] for text in
+                 ("memory=64", "kernel=k/other.elf", "disk+=['d.img,raw,xvdb,w']", "vnc=1")]
+    config, warnings = parse_domain_config(GUEST + "disk = ['/x.img,raw,xvda,w']\n", PATH,
+                                           overrides)
+    assert config.memory == 64
+    assert config.kernel == str(tmp_path / "k" / "other.elf")     # from the current dir
+    assert [d.target for d in config.disk] == ["/x.img", str(tmp_path / "d.img")]
+    assert [str(w) for w in warnings] == [
+        "command line: warning: vnc=1: key 'vnc' is not supported by paravisor and is "
+        "ignored"]
+    with pytest.raises(ConfigError) as info:
+        parse_domain_config(GUEST, PATH, [parse_override("guests=['a.cfg']")[1]])
+    assert (info.value.path, info.value.col) == (COMMAND_LINE, 1)
+    assert "key 'guests' is a host setting" in info.value.message
 
 
 # --- files ---------------------------------------------------------------------------
