@@ -191,12 +191,14 @@ class HostConfig:
 
 # --- entry points --------------------------------------------------------------------
 # `overrides` are command-line settings (xlcfg.parse_override), laid over the file's as
-# if written after its last line.
+# if written after its last line.  `nr_pcpus`, when known, is the host's pCPU count: a
+# `cpus` that leaves a vCPU none of them is then an error at its line.
 
-def parse_domain_config(text: str, path: str, overrides: Sequence[Setting] = ()
+def parse_domain_config(text: str, path: str, overrides: Sequence[Setting] = (),
+                        nr_pcpus: int | None = None
                         ) -> tuple[DomainConfig, list[ConfigWarning]]:
     """Check a guest's xl.cfg text (read from `path`) into a DomainConfig."""
-    cfg, reader = _parse_domain(parse_xl(text, path), path, overrides)
+    cfg, reader = _parse_domain(parse_xl(text, path), path, overrides, nr_pcpus)
     return cfg, reader.warnings
 
 
@@ -207,10 +209,11 @@ def parse_host_config(text: str, path: str, overrides: Sequence[Setting] = ()
     return host, reader.warnings
 
 
-def load_domain_config(path: str, overrides: Sequence[Setting] = ()
+def load_domain_config(path: str, overrides: Sequence[Setting] = (),
+                       nr_pcpus: int | None = None
                        ) -> tuple[DomainConfig, list[ConfigWarning]]:
     """Read and check the guest config file at `path`, and the files it names."""
-    return domain_config_from(read_config_settings(path), path, overrides)
+    return domain_config_from(read_config_settings(path), path, overrides, nr_pcpus)
 
 
 def load_host_config(path: str, overrides: Sequence[Setting] = ()
@@ -227,11 +230,11 @@ def read_config_settings(path: str) -> dict[str, Setting]:
 
 
 def domain_config_from(settings: dict[str, Setting], path: str,
-                       overrides: Sequence[Setting] = ()
+                       overrides: Sequence[Setting] = (), nr_pcpus: int | None = None
                        ) -> tuple[DomainConfig, list[ConfigWarning]]:
     """A guest's DomainConfig from the settings read from `path` (load_domain_config
     after read_config_settings), the files it names checked."""
-    cfg, reader = _parse_domain(settings, path, overrides)
+    cfg, reader = _parse_domain(settings, path, overrides, nr_pcpus)
     check_domain_files(reader, cfg)
     return cfg, reader.warnings
 
@@ -247,20 +250,21 @@ def host_config_from(settings: dict[str, Setting], path: str,
     return host, reader.warnings
 
 
-def _parse_domain(settings: dict[str, Setting], path: str,
-                  overrides: Sequence[Setting]) -> tuple[DomainConfig, SettingsReader]:
+def _parse_domain(settings: dict[str, Setting], path: str, overrides: Sequence[Setting],
+                  nr_pcpus: int | None) -> tuple[DomainConfig, SettingsReader]:
     reader = SettingsReader(apply_overrides(settings, list(overrides), path), path)
     _check_keys(reader, DOMAIN_KEYS, HOST_KEYS,
                 "is a host setting: it belongs in the file given to 'paravisor launch'")
-    return _read_domain(reader, dom0=False), reader
+    return _read_domain(reader, dom0=False, nr_pcpus=nr_pcpus), reader
 
 
 def _parse_host(settings: dict[str, Setting], path: str,
                 overrides: Sequence[Setting]) -> tuple[HostConfig, SettingsReader]:
     reader = SettingsReader(apply_overrides(settings, list(overrides), path), path)
     _check_keys(reader, DOMAIN_KEYS | HOST_KEYS, frozenset(), "")
-    dom0 = _read_domain(reader, dom0=True)
-    return _read_host(reader, dom0), reader
+    pcpus = reader.integer("pcpus", 1, 1, MAX_PCPUS)
+    dom0 = _read_domain(reader, dom0=True, nr_pcpus=pcpus)
+    return _read_host(reader, dom0, pcpus), reader
 
 
 def read_config_text(path: str) -> str:
@@ -306,7 +310,7 @@ def _check_keys(reader: SettingsReader, allowed: frozenset[str],
 
 # --- the domain ----------------------------------------------------------------------
 
-def _read_domain(reader: SettingsReader, dom0: bool) -> DomainConfig:
+def _read_domain(reader: SettingsReader, dom0: bool, nr_pcpus: int | None) -> DomainConfig:
     name = _read_name(reader, dom0)
     _read_type(reader)
     kernel = reader.path_setting("kernel")
@@ -330,7 +334,7 @@ def _read_domain(reader: SettingsReader, dom0: bool) -> DomainConfig:
     return DomainConfig(
         name=name, kernel=kernel, path=reader.path, memory=memory, maxmem=maxmem,
         vcpus=vcpus, maxvcpus=maxvcpus,
-        cpus=_read_cpus(reader, maxvcpus),
+        cpus=_read_cpus(reader, maxvcpus, nr_pcpus),
         cpu_weight=reader.integer("cpu_weight", CSCHED_DEFAULT_WEIGHT, 1, CSCHED_MAX_WEIGHT),
         cap=reader.integer("cap", 0, 0, 100 * maxvcpus, "percent of a pCPU"),
         cmdline=_read_cmdline(reader), **actions,
@@ -390,30 +394,38 @@ def _read_cmdline(reader: SettingsReader) -> str | None:
     return extra
 
 
-def _read_cpus(reader: SettingsReader, maxvcpus: int) -> CpuAffinity:
-    """`cpus`: a CPULIST string (all vCPUs) or a list of them (one per vCPU)."""
+def _read_cpus(reader: SettingsReader, maxvcpus: int, nr_pcpus: int | None) -> CpuAffinity:
+    """`cpus`: a CPULIST string (all vCPUs) or a list of them (one per vCPU); with
+    `nr_pcpus`, each must leave its vCPUs at least one of the host's pCPUs."""
     value = reader.value("cpus", ("string", "number", "list"),
                          "a CPU list such as \"0-3,5\" or a list of them")
     if value is None:
         return None
     if value.kind != "list":
-        return _cpulist(reader, value)
+        return _cpulist(reader, value, nr_pcpus, "every vCPU")
     assert isinstance(value.data, tuple)
     if not value.data:
         raise reader.error_at(value, "'cpus' is an empty list")
     if len(value.data) > maxvcpus:
         raise reader.error_at(value, f"'cpus' lists {len(value.data)} vCPUs but the "
                                      f"domain has at most {maxvcpus} (maxvcpus)")
-    return tuple(_cpulist(reader, item) for item in value.data)
+    return tuple(_cpulist(reader, item, nr_pcpus, f"vCPU {vcpu}")
+                 for vcpu, item in enumerate(value.data))
 
 
-def _cpulist(reader: SettingsReader, value: Value) -> CpuList:
+def _cpulist(reader: SettingsReader, value: Value, nr_pcpus: int | None,
+             who: str) -> CpuList:
     if value.kind == "list":
         raise reader.error_at(value, "items of 'cpus' must be CPU lists, not lists")
     try:
-        return parse_cpulist(str(value.data))
+        cpus = parse_cpulist(str(value.data))
     except CpuListError as err:
         raise reader.error_at(value, f"cpus: {err}") from None
+    if nr_pcpus is not None and not cpus.resolve(nr_pcpus):
+        have = "pCPU 0" if nr_pcpus == 1 else f"pCPUs 0-{nr_pcpus - 1}"
+        raise reader.error_at(value, f"cpus: \"{cpus}\" leaves {who} no pCPU to run on: "
+                                     f"the host has {have} (its 'pcpus' is {nr_pcpus})")
+    return cpus
 
 
 def _read_disks(reader: SettingsReader) -> tuple[DiskSpec, ...]:
@@ -458,7 +470,7 @@ def _read_seed(reader: SettingsReader) -> int | None:
 
 # --- the host ------------------------------------------------------------------------
 
-def _read_host(reader: SettingsReader, dom0: DomainConfig) -> HostConfig:
+def _read_host(reader: SettingsReader, dom0: DomainConfig, pcpus: int) -> HostConfig:
     guests = []
     for item in reader.string_items("guests"):
         if not item.data:
@@ -471,7 +483,7 @@ def _read_host(reader: SettingsReader, dom0: DomainConfig) -> HostConfig:
         dom0=dom0, path=reader.path,
         guests=tuple(guests),
         sched=reader.choice("sched", "credit", SCHEDULERS),
-        pcpus=reader.integer("pcpus", 1, 1, MAX_PCPUS),
+        pcpus=pcpus,
         engine=reader.choice("engine", "jit", ENGINES),
         tslice_ms=tslice_ms, ratelimit_us=_read_ratelimit(reader, tslice_ms),
         console_log=reader.path_setting("console_log"), bridges=_read_bridges(reader))

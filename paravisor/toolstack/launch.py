@@ -152,7 +152,8 @@ def _host_and_guests(path: str, settings: dict[str, Setting], parsed: Overrides
         guest_settings = read_config_settings(guest_path)
         names.append(_name_in(guest_settings))
         cfg, warnings = domain_config_from(guest_settings, guest_path,
-                                           _overrides_for(parsed, names[-1], False))
+                                           _overrides_for(parsed, names[-1], False),
+                                           nr_pcpus=host.pcpus)
         _warn(warnings)
         guests.append(cfg)
     return host, guests, names

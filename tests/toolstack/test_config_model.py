@@ -343,12 +343,28 @@ def test_load_reads_files_and_resolves_against_their_directory(tmp_path):
     cfg = tmp_path / "sub" / "g.cfg"
     cfg.parent.mkdir()
     cfg.write_text('name = "g"\nkernel = "k.elf"\nvnc = 1\n')
+    (tmp_path / "sub" / "k.elf").write_bytes(b"")
     config, warnings = load_domain_config(str(cfg))
     assert config.kernel == str(tmp_path / "sub" / "k.elf")
     assert [w.line for w in warnings] == [3]
     host_cfg = tmp_path / "dom0.cfg"
     host_cfg.write_text('guests = [ "sub/g.cfg" ]\n')
     assert load_host_config(str(host_cfg))[0].guests == (str(cfg),)
+
+
+def test_a_missing_kernel_or_guest_config_is_an_error_at_its_line(tmp_path):
+    cfg = tmp_path / "g.cfg"
+    cfg.write_text('name = "g"\nmemory = 4\nkernel = "gone.s"\n')
+    with pytest.raises(ConfigError) as info:
+        load_domain_config(str(cfg))
+    assert (info.value.path, info.value.line, info.value.col) == (str(cfg), 3, 10)
+    assert info.value.message == f"kernel source {tmp_path / 'gone.s'} does not exist"
+    host_cfg = tmp_path / "dom0.cfg"
+    host_cfg.write_text('memory = 4\nguests = [ "g.cfg",\n  "nope.cfg" ]\n')
+    with pytest.raises(ConfigError) as info:
+        load_host_config(str(host_cfg))
+    assert (info.value.line, info.value.col) == (3, 3)
+    assert info.value.message == f"guest config {tmp_path / 'nope.cfg'} does not exist"
 
 
 def test_missing_file_is_a_config_error_naming_it(tmp_path):

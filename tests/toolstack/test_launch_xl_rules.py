@@ -1,8 +1,8 @@
 """xl.cfg rules users rely on, through `paravisor launch` as a user types it: a key set
 again keeps its last value (with a warning naming both lines), `+=` appends, and
 `KEY=VALUE` after the config overrides it as `xl create cfg KEY=VALUE` does (and
-`NAME:KEY=VALUE` a guest's config).  Mistakes in them name their place: the file and
-line, or the command line."""
+`NAME:KEY=VALUE` a guest's config).  Mistakes name their place: the file and line, or
+the command line."""
 
 from pathlib import Path
 
@@ -130,6 +130,7 @@ def test_a_relative_path_in_an_override_is_taken_from_the_current_directory(
     ('name="x', "unterminated string in the value of 'name' (missing closing \")", 5),
     ("ghost:memory=4", "no domain of this host is named 'ghost' (its domains: Domain-0, "
                        "hello)", 0),
+    ("hello:kernel=nowhere.s", "kernel source", 13),
 ])
 def test_a_bad_override_is_an_error_naming_the_command_line(tmp_path, capsys, override,
                                                              message, caret):
@@ -144,3 +145,30 @@ def test_an_unsupported_key_in_an_override_warns_naming_it(tmp_path, capsys):
     assert status == 0
     assert ("command line: warning: hello:vnc=1: key 'vnc' is not supported by "
             "paravisor and is ignored") in err
+
+
+# --- mistakes name their file and line, before anything boots --------------------------
+
+def test_a_missing_kernel_names_the_config_file_and_line(tmp_path, capsys):
+    config = _host(tmp_path)
+    (tmp_path / "hello.cfg").write_text('name = "hello"\nmemory = 2\nkernel = "gone.s"\n')
+    status, out, err = _launch(capsys, config)
+    assert status == 2 and out == ""                     # nothing booted
+    assert err.startswith(f"paravisor launch: {tmp_path / 'hello.cfg'}:3:10: error: "
+                          f"kernel source {tmp_path / 'gone.s'} does not exist")
+
+
+def test_cpus_out_of_range_names_its_line_before_anything_boots(tmp_path, capsys):
+    config = _host(tmp_path, guest='vcpus = 2\ncpus = ["0", "2-3"]\n', host="pcpus = 2\n")
+    status, out, err = _launch(capsys, config)
+    assert status == 2 and out == ""                     # dom0 did not boot either
+    assert err.startswith(f"paravisor launch: {tmp_path / 'hello.cfg'}:5:14: error: cpus: "
+                          f"\"2-3\" leaves vCPU 1 no pCPU to run on: the host has pCPUs "
+                          f"0-1 (its 'pcpus' is 2)")
+
+
+def test_dom0_cpus_out_of_range_names_its_line(tmp_path, capsys):
+    config = _host(tmp_path, host='cpus = "1"\n')
+    status, out, err = _launch(capsys, config)
+    assert status == 2 and out == ""
+    assert f"{config}:5:8: error: cpus: \"1\" leaves every vCPU no pCPU" in err
