@@ -12,14 +12,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "launch", help="boot the hypervisor, dom0 and the guests a dom0.cfg lists",
         description="Boot a paravisor host from an xl-style host config and show every "
-                    "domain's console until all guests have ended.",
+                    "domain's console until all guests have ended.  Given a guest's own "
+                    "config (no `guests`), run that guest on a default host, as `xl "
+                    "create` would.",
         epilog="KEY=VALUE settings after the config are read as if they were its last "
                "lines (xl create's rule): KEY=VALUE replaces, KEY+=VALUE appends to a "
                "string or list.  NAME:KEY=VALUE applies to the config of domain NAME "
                "(a guest of the host).  VALUE is xl syntax; a bare word is a string "
                "(sched=rr).  Relative paths in them are taken from the current "
                "directory.")
-    p.add_argument("config", help="the host config (dom0.cfg)")
+    p.add_argument("config", help="the host config (dom0.cfg), or one guest's config")
     p.add_argument("overrides", nargs="*", metavar="[NAME:]KEY=VALUE",
                    help="settings laid over the config's (see below)")
     p.add_argument("--engine", choices=("interp", "jit"),

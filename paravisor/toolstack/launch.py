@@ -6,7 +6,9 @@ dom0, create every guest it lists, show their consoles, apply on_poweroff/on_cra
 and exit when every guest has ended, printing how each ended.  Exit status: 0 if
 every guest powered off cleanly (exit code 0), 1 if any crashed or exited with a
 non-zero code (or the run hit its time limit or deadlocked), 2 for a bad config or
-kernel.  Ctrl-C destroys every domain cleanly.
+kernel.  Ctrl-C destroys every domain cleanly.  Given a guest's own
+config (what `xl create` takes: no `guests`, and neither dom0's name nor its kernel),
+it runs that guest on a default host: dom0 with the built-in kernel, one pCPU.
 
 run: one guest, its console on stdout untouched, the guest's shutdown code as the exit
 status (a crash gives 1 and a message on stderr).
@@ -14,6 +16,7 @@ status (a crash gives 1 and a message on stderr).
 
 from __future__ import annotations
 
+import filecmp
 import os
 import sys
 from collections.abc import Sequence
@@ -43,10 +46,13 @@ from paravisor.toolstack.domains import (
     guest_os_dir,
     kernel_image,
 )
+from paravisor.toolstack.fields import SettingsReader
+from paravisor.toolstack.keys import HOST_KEYS
 from paravisor.toolstack.xlcfg import (
     COMMAND_LINE,
     ConfigError,
     Setting,
+    apply_overrides,
     parse_override,
 )
 from paravisor.trace import Tracer
@@ -87,13 +93,16 @@ def launch(config_path: str, *, overrides: Sequence[str] = (), engine: str | Non
            max_seconds: float | None = None, colour: bool | None = None,
            sched: str | None = None, trace: str | None = None,
            realtime: bool = False) -> int:
-    """Boot the host `config_path` describes, `overrides` being command-line settings
-    ([NAME:]KEY=VALUE); `sched` overrides its `sched`, `trace` names a Chrome
-    trace-event file to write the timeline to; `realtime` runs each pCPU on its own
-    host thread (paravisor.realtime; not deterministic)."""
-    host, guests = load_launch_configs(config_path, overrides)
+    """Boot the host `config_path` describes (or a default host running the guest it
+    describes), `overrides` being command-line settings ([NAME:]KEY=VALUE); `sched`
+    overrides its `sched`, `trace` names a Chrome trace-event file to write the
+    timeline to; `realtime` runs each pCPU on its own host thread (paravisor.realtime;
+    not deterministic)."""
+    host, guests, note = load_launch_configs(config_path, overrides)
     dom0_cfg = replace(host.dom0, memory=host.dom0.memory or DOM0_MEMORY_MIB)
     console = ConsoleHub(stream, colour=colour, log_dir=log_dir or host.console_log)
+    if note:
+        console.hypervisor_line(note)
     scheduler = make_scheduler(sched or host.sched, host.pcpus, tslice_ms=host.tslice_ms,
                                ratelimit_us=host.ratelimit_us)
     tracer = Tracer() if trace else None
@@ -119,25 +128,47 @@ def launch(config_path: str, *, overrides: Sequence[str] = (), engine: str | Non
 
 
 def load_launch_configs(config_path: str, overrides: Sequence[str] = ()
-                        ) -> tuple[HostConfig, list[DomainConfig]]:
+                        ) -> tuple[HostConfig, list[DomainConfig], str | None]:
     """The host and guest configs `paravisor launch config_path overrides...` runs,
-    all checked before anything boots (warnings go to stderr).
+    all checked before anything boots (warnings go to stderr), and a note for the
+    console when `config_path` is a guest's own config, run on a default host.
 
     An override without NAME: applies to `config_path`; NAME:KEY=VALUE applies to the
     config whose file names its domain NAME (a guest's, or dom0's in the host config).
     A NAME that no config has is an error naming the override."""
     parsed = [parse_override(text) for text in overrides]
-    host, guests, names = _host_and_guests(config_path, read_config_settings(config_path),
-                                           parsed)
+    settings = read_config_settings(config_path)
+    own = [setting for name, setting in parsed if name is None]
+    if _is_guest_config(apply_overrides(settings, own, config_path), config_path):
+        host, guests, names = _guest_on_default_host(config_path, settings, parsed)
+        note = (f"{config_path} is a guest's config (no 'guests'): running it on a "
+                f"default host, {DOM0_NAME} with the built-in kernel")
+    else:
+        host, guests, names = _host_and_guests(config_path, settings, parsed)
+        note = None
     for qualifier, setting in parsed:
         if qualifier is not None and qualifier not in names:
             raise ConfigError(COMMAND_LINE, 1, 1, f"no domain of this host is named "
                                                   f"'{qualifier}' (its domains: "
                                                   f"{', '.join(names)})", setting.source_line)
-    return host, guests
+    return host, guests, note
 
 
 Overrides = list[tuple[str | None, Setting]]
+
+
+def _guest_on_default_host(path: str, settings: dict[str, Setting], parsed: Overrides
+                           ) -> tuple[HostConfig, list[DomainConfig], list[str]]:
+    """A default host (HostConfig's defaults, dom0 with the built-in kernel) whose one
+    guest is the config at `path`; also the domain names the configs give."""
+    name = _name_in(settings)
+    dom0 = DomainConfig(name=DOM0_NAME, kernel=None, path=path, memory=DOM0_MEMORY_MIB,
+                        maxmem=DOM0_MEMORY_MIB)
+    host = HostConfig(dom0=dom0, path=path, guests=(os.path.abspath(path),))
+    cfg, warnings = domain_config_from(settings, path, _overrides_for(parsed, name, True),
+                                       nr_pcpus=host.pcpus)
+    _warn(warnings)
+    return host, [cfg], [DOM0_NAME, name]
 
 
 def _host_and_guests(path: str, settings: dict[str, Setting], parsed: Overrides
@@ -147,6 +178,10 @@ def _host_and_guests(path: str, settings: dict[str, Setting], parsed: Overrides
     names = [_name_in(settings) or DOM0_NAME]
     host, warnings = host_config_from(settings, path, _overrides_for(parsed, names[0], True))
     _warn(warnings)
+    if not host.guests:
+        raise ConfigError(path, 0, 0, "this host config lists no guests, so there is "
+                                      "nothing to run: name their configs in guests = "
+                                      "[\"hello.cfg\", ...]")
     guests = []
     for guest_path in host.guests:
         guest_settings = read_config_settings(guest_path)
@@ -165,6 +200,25 @@ def _overrides_for(parsed: Overrides, name: str | None, own: bool) -> list[Setti
     gave (`own`)."""
     return [setting for qualifier, setting in parsed
             if (qualifier is None and own) or (qualifier is not None and qualifier == name)]
+
+
+def _is_guest_config(settings: dict[str, Setting], path: str) -> bool:
+    """A guest's own config, as `xl create` takes it: no host key, a name other than
+    dom0's, and a kernel that is not dom0's."""
+    name, kernel = settings.get("name"), settings.get("kernel")
+    if any(key in settings for key in HOST_KEYS) or name is None or kernel is None:
+        return False
+    if name.value.data == DOM0_NAME or kernel.value.kind != "string":
+        return False
+    kernel_path = SettingsReader(settings, path).resolve(kernel.value)
+    return not _same_file(kernel_path, builtin_dom0_kernel())
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b) or filecmp.cmp(a, b, shallow=False)
+    except (OSError, ValueError):
+        return False
 
 
 def _name_in(settings: dict[str, Setting]) -> str | None:

@@ -1,4 +1,5 @@
-"""`paravisor launch` as a user runs it: log files, Ctrl-C, restarts, bad input."""
+"""`paravisor launch` as a user runs it: log files, Ctrl-C, restarts, bad input, a
+guest's own config."""
 
 import os
 import signal
@@ -6,6 +7,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+from paravisor.cli import main
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 SPIN = """
@@ -95,3 +98,28 @@ def test_a_kernel_with_a_syntax_error_is_reported_with_its_line(tmp_path):
     result = _launch(str(config))
     assert result.returncode == 2
     assert "guest.s:3:" in result.stderr and "Traceback" not in result.stderr
+
+
+# --- a guest's own config -----------------------------------------------------------
+
+def test_launch_of_a_guest_config_runs_it_on_a_default_host(capsys):
+    status = main(["launch", str(EXAMPLES / "hello.cfg"), "--colour", "never",
+                   "--engine", "interp"])
+    out = capsys.readouterr().out
+    assert status == 0
+    assert (f"(XEN)    | {EXAMPLES / 'hello.cfg'} is a guest's config (no 'guests'): "
+            f"running it on a default host, Domain-0 with the built-in kernel") in out
+    assert "Domain-0 | paravisor dom0: hypervisor version" in out
+    assert "hello    | Hello from hello" in out
+    assert "(XEN)    |   hello (domain 1): poweroff -> destroy" in out
+
+
+def test_launch_of_a_host_config_without_guests_is_refused(tmp_path, capsys):
+    config = tmp_path / "dom0.cfg"
+    config.write_text('name = "Domain-0"\nmemory = 4\n')
+    assert main(["launch", str(config)]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == (f"paravisor launch: {config}: error: this host config lists no guests, "
+                   f"so there is nothing to run: name their configs in guests = "
+                   f"[\"hello.cfg\", ...]\n")
