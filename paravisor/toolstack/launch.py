@@ -100,7 +100,8 @@ def launch(config_path: str, *, overrides: Sequence[str] = (), engine: str | Non
     not deterministic)."""
     host, guests, note = load_launch_configs(config_path, overrides)
     dom0_cfg = replace(host.dom0, memory=host.dom0.memory or DOM0_MEMORY_MIB)
-    console = ConsoleHub(stream, colour=colour, log_dir=log_dir or host.console_log)
+    console = ConsoleHub(stream, colour=colour, log_dir=log_dir or host.console_log,
+                         names=[dom0_cfg.name, *(cfg.name for cfg in guests)])
     if note:
         console.hypervisor_line(note)
     scheduler = make_scheduler(sched or host.sched, host.pcpus, tslice_ms=host.tslice_ms,

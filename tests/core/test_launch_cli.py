@@ -1,5 +1,5 @@
 """`paravisor launch` as a user runs it: log files, Ctrl-C, restarts, bad input, a
-guest's own config."""
+guest's own config, the console's name column."""
 
 import os
 import signal
@@ -7,6 +7,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+import pytest
 
 from paravisor.cli import main
 
@@ -123,3 +125,24 @@ def test_launch_of_a_host_config_without_guests_is_refused(tmp_path, capsys):
     assert err == (f"paravisor launch: {config}: error: this host config lists no guests, "
                    f"so there is nothing to run: name their configs in guests = "
                    f"[\"hello.cfg\", ...]\n")
+
+
+# --- the console's name column ------------------------------------------------------
+
+@pytest.mark.parametrize("long_name, width, label", [
+    ("twelve-chars", 12, "twelve-chars"),                       # the longest name
+    ("a-guest-with-a-rather-long-name", 20, "a-guest-with-a-rath~"),   # NAME_COLUMN_MAX
+])
+def test_the_name_column_keeps_one_width_for_the_whole_run(tmp_path, capsys, long_name,
+                                                            width, label):
+    hello = EXAMPLES.parent / "guest_os" / "hello.s"
+    for name in ("a", long_name):
+        (tmp_path / f"{name}.cfg").write_text(
+            f'name = "{name}"\nkernel = "{hello}"\nmemory = 2\ncmdline = "{name}"\n')
+    (tmp_path / "dom0.cfg").write_text(f'memory = 4\nguests = ["a.cfg", "{long_name}.cfg"]\n')
+    assert main(["launch", str(tmp_path / "dom0.cfg"), "--colour", "never",
+                 "--engine", "interp"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert {line.index(" | ") for line in lines} == {width}
+    assert f"{label} | Hello from {long_name}" in lines
+    assert f"{'a':<{width}} | Hello from a" in lines
