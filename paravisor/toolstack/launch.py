@@ -3,15 +3,18 @@
 launch: parse the host config (dom0.cfg), with the command line's KEY=VALUE settings
 laid over it (and NAME:KEY=VALUE over guest NAME's config), boot the hypervisor and
 dom0, create every guest it lists, show their consoles, apply on_poweroff/on_crash/...,
-and exit when every guest has ended, printing how each ended.  Exit status: 0 if
-every guest powered off cleanly (exit code 0), 1 if any crashed or exited with a
-non-zero code (or the run hit its time limit or deadlocked), 2 for a bad config or
-kernel.  Ctrl-C destroys every domain cleanly.  Given a guest's own
+and exit when every guest has ended, printing how each ended.  Given a guest's own
 config (what `xl create` takes: no `guests`, and neither dom0's name nor its kernel),
 it runs that guest on a default host: dom0 with the built-in kernel, one pCPU.
 
 run: one guest, its console on stdout untouched, the guest's shutdown code as the exit
 status (a crash gives 1 and a message on stderr).
+
+Exit statuses, the same for both (paravisor.errors.STATUS_*): 0 success (every guest
+powered off with exit code 0; for run, the guest's own code); 1 a guest crashed, exited
+non-zero or could never run again (deadlock); 2 bad input (a config, kernel or option);
+124 the --max-seconds time limit ended the run; 130 Ctrl-C (every domain is destroyed
+first).
 """
 
 from __future__ import annotations
@@ -26,7 +29,13 @@ from typing import TextIO
 from paravisor.builder import BuildError, build_domain
 from paravisor.console import ConsoleHub
 from paravisor.domain import Domain, ShutdownReason
-from paravisor.errors import UserError
+from paravisor.errors import (
+    STATUS_GUEST_FAILED,
+    STATUS_INTERRUPTED,
+    STATUS_OK,
+    STATUS_TIME_LIMIT,
+    UserError,
+)
 from paravisor.hypervisor import Hypervisor
 from paravisor.inputfiles import InputFileError, check_input_file
 from paravisor.sched import make_scheduler
@@ -97,7 +106,7 @@ def launch(config_path: str, *, overrides: Sequence[str] = (), engine: str | Non
     describes), `overrides` being command-line settings ([NAME:]KEY=VALUE); `sched`
     overrides its `sched`, `trace` names a Chrome trace-event file to write the
     timeline to; `realtime` runs each pCPU on its own host thread (paravisor.realtime;
-    not deterministic)."""
+    not deterministic).  Returns an exit status (module doc)."""
     host, guests, note = load_launch_configs(config_path, overrides)
     dom0_cfg = replace(host.dom0, memory=host.dom0.memory or DOM0_MEMORY_MIB)
     console = ConsoleHub(stream, colour=colour, log_dir=log_dir or host.console_log,
@@ -247,15 +256,15 @@ def _summary(hv: Hypervisor, toolstack: Toolstack, why: str, console: ConsoleHub
         console.hypervisor_line("every domain is blocked with no timer pending: stopping")
     elif why == "time":
         console.hypervisor_line("time limit reached: stopping")
-    status = 0 if why in ("until", "idle") else 1
+    status = STATUS_OK if why in ("until", "idle") else STATUS_GUEST_FAILED
     console.hypervisor_line(f"all guests ended after {hv.now / NS_PER_SECOND:.6f} s "
                             "of virtual time:")
     for ending in toolstack.endings:
         console.hypervisor_line(f"  {ending.name} (domain {ending.domid}): {ending.text}"
                                 f" -> {ending.action}")
         if not ending.clean:
-            status = 1
-    return status
+            status = STATUS_GUEST_FAILED
+    return {"time": STATUS_TIME_LIMIT, "interrupted": STATUS_INTERRUPTED}.get(why, status)
 
 
 def _run(hv: Hypervisor, realtime: bool, until, max_ns: int | None) -> str:
@@ -314,8 +323,9 @@ def run_kernel(path: str, *, memory_mib: int = DEFAULT_RUN_MEMORY_MIB,
         text = {"time": "time limit reached", "deadlock": "guest blocked forever",
                 "interrupted": "interrupted"}.get(why, why)
         print(f"paravisor run: {name}: {text}", file=sys.stderr)
-        return 124 if why == "time" else 1
+        return {"time": STATUS_TIME_LIMIT,
+                "interrupted": STATUS_INTERRUPTED}.get(why, STATUS_GUEST_FAILED)
     if dom.shutdown_reason == ShutdownReason.CRASH:
         print(f"paravisor run: {name} crashed: {dom.crash_message}", file=sys.stderr)
-        return 1
+        return STATUS_GUEST_FAILED
     return dom.shutdown_code & 0xFF

@@ -1,10 +1,11 @@
-"""`paravisor launch` as a user runs it: log files, Ctrl-C, restarts, bad input, a
-guest's own config, the console's name column."""
+"""`paravisor launch` and `paravisor run` as a user runs them: log files, Ctrl-C,
+restarts, bad input, exit statuses, a guest's own config, the console's name column."""
 
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -75,7 +76,7 @@ def test_ctrl_c_shuts_every_domain_down_cleanly(tmp_path):
     assert "Traceback" not in err
     assert "interrupted: shutting every domain down" in out
     assert "guest (domain 1): destroyed (interrupted) -> destroy" in out
-    assert proc.returncode == 1
+    assert proc.returncode == 130
 
 
 def test_on_reboot_restart_recreates_the_domain_a_bounded_number_of_times(tmp_path):
@@ -100,6 +101,69 @@ def test_a_kernel_with_a_syntax_error_is_reported_with_its_line(tmp_path):
     result = _launch(str(config))
     assert result.returncode == 2
     assert "guest.s:3:" in result.stderr and "Traceback" not in result.stderr
+
+
+# --- exit statuses: the same for launch and run ----------------------------------------
+
+def _started(proc: subprocess.Popen, text: str, timeout: float = 60) -> None:
+    """Wait until `proc` has printed a line containing `text` (or fail).  A thread reads
+    the lines, so that what the pipe's buffer already holds is seen too."""
+    seen = threading.Event()
+
+    def watch() -> None:
+        for line in proc.stdout:
+            if text in line:
+                seen.set()
+                return
+
+    threading.Thread(target=watch, daemon=True).start()
+    if not seen.wait(timeout):
+        proc.kill()
+        pytest.fail(f"no {text!r} within {timeout} s: {proc.communicate()[1]}")
+
+
+SPIN_FOREVER = {
+    "launch": ["launch", str(EXAMPLES / "spinner-light.cfg"), 'cmdline="0"'],
+    "run": ["run", str(EXAMPLES.parent / "guest_os" / "spinner.s"), "--cmdline", "0"],
+}
+
+
+@pytest.mark.parametrize("command", ["launch", "run"])
+def test_ctrl_c_gives_status_130(command):
+    proc = subprocess.Popen([sys.executable, "-P", "-m", "paravisor.cli",
+                             *SPIN_FOREVER[command]],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _started(proc, "spinner: spinning for 0 ms")
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert "Traceback" not in err
+    assert proc.returncode == 130
+    assert "interrupted" in out + err
+
+
+@pytest.mark.parametrize("command", ["launch", "run"])
+def test_a_time_limit_gives_status_124(command, capsys):
+    status = main([*SPIN_FOREVER[command], "--max-seconds", "0.02", "--engine", "interp"])
+    out, err = capsys.readouterr()
+    assert status == 124
+    assert "time limit reached" in out + err
+
+
+def test_version_prints_the_package_version(capsys):
+    from importlib.metadata import version
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out == f"paravisor {version('paravisor')}\n"
+
+
+def test_paravisor_alone_prints_the_usage_and_exits_2():
+    result = subprocess.run([sys.executable, "-P", "-m", "paravisor.cli"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith("usage: paravisor")
+    assert "launch" in result.stderr and "Exit status:" in result.stderr
 
 
 # --- a guest's own config -----------------------------------------------------------
