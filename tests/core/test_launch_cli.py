@@ -166,6 +166,21 @@ def test_paravisor_alone_prints_the_usage_and_exits_2():
     assert "launch" in result.stderr and "Exit status:" in result.stderr
 
 
+def test_an_image_reaching_the_top_of_memory_is_refused_naming_it(tmp_path, capsys):
+    assert main(["as", str(EXAMPLES.parent / "guest_os" / "hello.s"),
+                 "-o", str(tmp_path / "hello.o")]) == 0
+    image = tmp_path / "high.elf"
+    assert main(["ld", str(tmp_path / "hello.o"), "--base", "0xffff0000",
+                 "-o", str(image)]) == 0
+    capsys.readouterr()
+    assert main(["run", str(image), "--engine", "interp"]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith(f"paravisor run: {image}: the image's segments end at "
+                          f"0xffff6000, too near the top of the address space")
+    assert "link it lower: paravisor ld --base" in err
+
+
 # --- a guest's own config -----------------------------------------------------------
 
 def test_launch_of_a_guest_config_runs_it_on_a_default_host(capsys):
