@@ -168,7 +168,13 @@ def apply_overrides(settings: dict[str, Setting], overrides: list[Setting],
 def join_setting(earlier: Setting | None, later: Setting, path: str) -> Setting:
     """What a key holds once `later` is written after `earlier` (None: it was unset),
     in the file at `path`: `=` replaces it, `+=` joins a string to a string or a list
-    to a list, as libxlutil does.  Anything else is a ConfigError at `later`'s value."""
+    to a list, as libxlutil does.  Anything else is a ConfigError at `later`'s value,
+    `+=` with a number even on an unset key (xl: "can't use += with numbers")."""
+    if later.append and later.value.kind == "number":
+        raise ConfigError(later.value.origin or path, later.value.line, later.value.col,
+                          f"'+=' cannot be used with a number: it joins a string to a "
+                          f"string or a list to a list (write {later.key} = "
+                          f"{later.value.data})", later.value.source_line)
     if earlier is None:
         return later
     if not later.append:

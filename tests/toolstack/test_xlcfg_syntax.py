@@ -105,7 +105,7 @@ def test_plus_equals_appends_to_a_list_or_a_string_as_xl_does():
 
 
 def test_plus_equals_on_an_unset_key_sets_it():
-    assert plain("disk += ['a,xvda']\nn += 4") == {"disk": ["a,xvda"], "n": 4}
+    assert plain("disk += ['a,xvda']\ns += 'x'") == {"disk": ["a,xvda"], "s": "x"}
 
 
 def test_settings_keep_file_order():
@@ -130,8 +130,11 @@ def test_settings_keep_file_order():
     ("3 = 4", 1, 1, "expected a key"),
     ("memory 32", 1, 8, "expected '=' or '+=' after key 'memory'"),
     ("memory + = 32", 1, 8, "expected '=' or '+=' after key 'memory', found '+'"),
-    ("m = 1\nm += 2", 2, 6, "'+=' joins a string to a string or a list to a list, not a "
-                            "number to a number ('m' is set at line 1)"),
+    ("m = 1\nm += 2", 2, 6, "'+=' cannot be used with a number: it joins a string to a "
+                            "string or a list to a list (write m = 2)"),
+    ("n += 4", 1, 6, "'+=' cannot be used with a number"),
+    ("m = 1\nm += '2'", 2, 6, "'+=' joins a string to a string or a list to a list, not "
+                              "a string to a number ('m' is set at line 1)"),
     ("m = 'x'\nm += [2]", 2, 6, "not a list to a string ('m' is set at line 1)"),
     ("m = [1]\nm += 'x'", 2, 6, "not a string to a list"),
     ('a = "x" "y"', 1, 9, "after the value of 'a'"),
@@ -234,6 +237,6 @@ def test_overrides_replace_or_append_as_if_written_last():
         "memory": 16, "vif": ["a", "b"], "extra": "x y", "cap": 5}
     assert merged["memory"].set_at == (1,)       # the file set it once
     with pytest.raises(ConfigError) as info:
-        apply_overrides(settings, [parse_override("memory+=8")[1]], "t.cfg")
+        apply_overrides(settings, [parse_override("extra+=['y']")[1]], "t.cfg")
     assert info.value.path == COMMAND_LINE
-    assert "not a number to a number ('memory' is set at t.cfg:1)" in info.value.message
+    assert "not a list to a string ('extra' is set at t.cfg:3)" in info.value.message
