@@ -2,7 +2,10 @@
 
 `ConsoleHub` receives bytes per domain (from console_io and from the console daemon),
 cuts them into lines, and prints each as `name | line` (the name coloured when the
-output is a terminal), like `xl console` across many domains at once.  It can also copy
+output is a terminal), like `xl console` across many domains at once.  The name column
+has one width for the whole run, so the `|` never moves: wide enough for every name the
+hub is told of when it is made (at least NAME_COLUMN_MIN, at most NAME_COLUMN_MAX); a
+longer name is cut to the column, its last character shown as `~`.  It can also copy
 each domain's output into `<log_dir>/<name>.log`.  In `raw` mode (`paravisor run`) a
 single guest's bytes go to the output untouched.
 
@@ -39,6 +42,8 @@ from paravisor.inputfiles import file_kind
 
 _COLOURS = (36, 33, 35, 32, 34, 31)   # cyan yellow magenta green blue red
 HYPERVISOR = "(XEN)"
+NAME_COLUMN_MIN = 8                    # len("Domain-0")
+NAME_COLUMN_MAX = 20                   # names are up to 64 characters; lines come first
 
 CONSOLE_LINE_MAX_BYTES = 1024          # a partial line is emitted when it reaches this
 CONSOLE_HISTORY_LINES = 1000           # lines kept per source
@@ -130,10 +135,21 @@ def _open_log(path: str) -> tuple[TextIO | None, str]:
     return open(fd, "a", encoding="utf-8"), ""   # noqa: SIM115 -- closed by end()/close()
 
 
+def name_column_width(names) -> int:
+    """The width of the name column for a run that shows `names`."""
+    return min(max([NAME_COLUMN_MIN, *(len(name) for name in names)]), NAME_COLUMN_MAX)
+
+
+def name_label(name: str, width: int) -> str:
+    """`name` in a column of `width`: padded, or cut with a final `~`."""
+    return f"{name:<{width}}" if len(name) <= width else name[:width - 1] + "~"
+
+
 class ConsoleHub:
     def __init__(self, stream: TextIO | None = None, *, colour: bool | None = None,
-                 log_dir: str | None = None, raw: bool = False) -> None:
-        """`log_dir` must be a directory (made if missing); else a UserError."""
+                 log_dir: str | None = None, raw: bool = False, names=()) -> None:
+        """`log_dir` must be a directory (made if missing); else a UserError.  `names`
+        are the domains the run will show, which set the name column's width."""
         self.stream = stream if stream is not None else sys.stdout
         self.colour = self.stream.isatty() if colour is None else colour
         self.raw = raw
@@ -143,7 +159,7 @@ class ConsoleHub:
         self._partial: dict[int, bytearray] = {}
         self._names: dict[int, str] = {}
         self._logs: dict[int, TextIO | None] = {}   # None: this domain is not logged
-        self.width = 8
+        self.width = name_column_width(names)
         self.closed = False   # the output's reader went away
         if log_dir:
             try:
@@ -155,7 +171,6 @@ class ConsoleHub:
     def write(self, dom, data: bytes) -> None:
         """Output from domain `dom` (anything with .domid and .name)."""
         self._names[dom.domid] = dom.name
-        self.width = max(self.width, len(dom.name))
         if self.raw:
             self._out(data.decode(errors="replace"))
         buf = self._partial.setdefault(dom.domid, bytearray())
@@ -268,7 +283,7 @@ class ConsoleHub:
         return log
 
     def _print(self, name: str, line: str, colour: int) -> None:
-        label = f"{name:<{self.width}}"
+        label = name_label(name, self.width)
         if self.colour:
             label = f"\x1b[{colour}m{label}\x1b[0m"
         self._out(f"{label} | {line}\n")

@@ -1,6 +1,13 @@
-"""Errors that reach a user: each names what is wrong and, for input files, where."""
+"""Errors that reach a user: each names what is wrong and, for input files, where; and
+the few exit statuses of the `paravisor` command (README, docs/hypervisor.md)."""
 
 from __future__ import annotations
+
+STATUS_OK = 0
+STATUS_GUEST_FAILED = 1         # a guest crashed, exited non-zero or deadlocked
+STATUS_BAD_INPUT = 2            # a UserError: a config, kernel, source or option
+STATUS_TIME_LIMIT = 124         # --max-seconds ended the run, as timeout(1) says it
+STATUS_INTERRUPTED = 130        # Ctrl-C: 128 + SIGINT, as a shell reports it
 
 
 class UserError(Exception):
@@ -9,7 +16,7 @@ class UserError(Exception):
     The CLI prints the message without a traceback and exits with `status`.
     """
 
-    status = 2
+    status = STATUS_BAD_INPUT
 
     def __init__(self, message: str, status: int | None = None) -> None:
         super().__init__(message)

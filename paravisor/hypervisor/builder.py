@@ -133,6 +133,7 @@ def build_domain(hv, dom: Domain, image: GuestImage, memory_mib: int,
     nr_pages = memory_mib * 256
     if nr_pages <= 2 * PAGE_TABLE_RESERVE:
         raise BuildError(f"domain {dom.name}: {memory_mib} MiB is too little memory")
+    _check_layout_fits(image, _plan(_image_end(image), nr_pages))
     dom.mem.max_pages = nr_pages
     # The bootstrap tables take their frames from the reservation themselves, so leave
     # room for them and top the domain up to its full size afterwards.
@@ -208,6 +209,26 @@ def _plan(image_end: int, nr_pages: int) -> Layout:
     stack_bottom = p2m + p2m_pages * PAGE_SIZE
     stack_top = stack_bottom + BOOT_STACK_PAGES * PAGE_SIZE
     return Layout(start_info, console, xenstore, p2m, p2m_pages, stack_top, stack_top)
+
+
+def _image_end(image: GuestImage) -> int:
+    """The page-aligned end of the image's highest segment."""
+    return max(((vaddr + memsz - 1) & ~PAGE_MASK) + PAGE_SIZE
+               for vaddr, _, memsz, _ in image.segments)
+
+
+def _check_layout_fits(image: GuestImage, layout: Layout) -> None:
+    """What the builder puts after the image (start_info up to the page tables, at most
+    PAGE_TABLE_RESERVE frames of them) must end below HIGHEST_ADDRESS."""
+    end = layout.page_tables + PAGE_TABLE_RESERVE * PAGE_SIZE
+    if end > HIGHEST_ADDRESS:
+        room = max(HIGHEST_ADDRESS - layout.start_info, 0)
+        raise BuildError(
+            f"{image.path}: the image's segments end at {layout.start_info:#x}, too near "
+            f"the top of the address space: start_info, the console and xenstore rings, "
+            f"the p2m ({layout.p2m_pages} pages), the boot stack and the page tables "
+            f"need {end - layout.start_info:#x} bytes above it, and only {room:#x} are "
+            f"left below {HIGHEST_ADDRESS:#x} (link it lower: paravisor ld --base)")
 
 
 def _write_p2m(hv, dom: Domain, p2m_frames: list[int]) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from paravisor.abi import DEFAULT_MAX_GRANT_FRAMES, DEFAULT_MAX_MAPTRACK_FRAMES
@@ -38,7 +39,14 @@ from paravisor.toolstack.devices import (
 )
 from paravisor.toolstack.fields import ConfigWarning, SettingsReader
 from paravisor.toolstack.keys import DOMAIN_KEYS, HOST_KEYS, UNSUPPORTED_KEYS
-from paravisor.toolstack.xlcfg import ConfigError, Value, parse_xl, render_value
+from paravisor.toolstack.xlcfg import (
+    ConfigError,
+    Setting,
+    Value,
+    apply_overrides,
+    parse_xl,
+    render_value,
+)
 
 DEFAULT_MEMORY_MIB = 32
 MAX_MEMORY_MIB = 4096          # a PV32 guest's pseudo-physical space is 32 bits
@@ -181,47 +189,81 @@ class HostConfig:
 
 
 # --- entry points --------------------------------------------------------------------
+# `overrides` are command-line settings (xlcfg.parse_override), laid over the file's as
+# if written after its last line.  `nr_pcpus`, when known, is the host's pCPU count: a
+# `cpus` that leaves a vCPU none of them is then an error at its line.
 
-def parse_domain_config(text: str, path: str) -> tuple[DomainConfig, list[ConfigWarning]]:
+def parse_domain_config(text: str, path: str, overrides: Sequence[Setting] = (),
+                        nr_pcpus: int | None = None
+                        ) -> tuple[DomainConfig, list[ConfigWarning]]:
     """Check a guest's xl.cfg text (read from `path`) into a DomainConfig."""
-    cfg, reader = _parse_domain(text, path)
+    cfg, reader = _parse_domain(parse_xl(text, path), path, overrides, nr_pcpus)
     return cfg, reader.warnings
 
 
-def parse_host_config(text: str, path: str) -> tuple[HostConfig, list[ConfigWarning]]:
+def parse_host_config(text: str, path: str, overrides: Sequence[Setting] = ()
+                      ) -> tuple[HostConfig, list[ConfigWarning]]:
     """Check dom0.cfg text (read from `path`) into a HostConfig."""
-    host, reader = _parse_host(text, path)
+    host, reader = _parse_host(parse_xl(text, path), path, overrides)
     return host, reader.warnings
 
 
-def load_domain_config(path: str) -> tuple[DomainConfig, list[ConfigWarning]]:
+def load_domain_config(path: str, overrides: Sequence[Setting] = (),
+                       nr_pcpus: int | None = None
+                       ) -> tuple[DomainConfig, list[ConfigWarning]]:
     """Read and check the guest config file at `path`, and the files it names."""
-    cfg, reader = _parse_domain(read_config_text(path), path)
+    return domain_config_from(read_config_settings(path), path, overrides, nr_pcpus)
+
+
+def load_host_config(path: str, overrides: Sequence[Setting] = ()
+                     ) -> tuple[HostConfig, list[ConfigWarning]]:
+    """Read and check the host config file (dom0.cfg) at `path`, and the files it
+    names (not yet the guest configs' own)."""
+    return host_config_from(read_config_settings(path), path, overrides)
+
+
+def read_config_settings(path: str) -> dict[str, Setting]:
+    """The parsed settings of the config file at `path` (see read_config_text), for a
+    caller that looks at them before deciding what the file is."""
+    return parse_xl(read_config_text(path), path)
+
+
+def domain_config_from(settings: dict[str, Setting], path: str,
+                       overrides: Sequence[Setting] = (), nr_pcpus: int | None = None
+                       ) -> tuple[DomainConfig, list[ConfigWarning]]:
+    """A guest's DomainConfig from the settings read from `path` (load_domain_config
+    after read_config_settings), the files it names checked."""
+    cfg, reader = _parse_domain(settings, path, overrides, nr_pcpus)
     check_domain_files(reader, cfg)
     return cfg, reader.warnings
 
 
-def load_host_config(path: str) -> tuple[HostConfig, list[ConfigWarning]]:
-    """Read and check the host config file (dom0.cfg) at `path`, and the files it
-    names (not yet the guest configs' own)."""
-    host, reader = _parse_host(read_config_text(path), path)
+def host_config_from(settings: dict[str, Setting], path: str,
+                     overrides: Sequence[Setting] = ()
+                     ) -> tuple[HostConfig, list[ConfigWarning]]:
+    """A HostConfig from the settings read from `path` (load_host_config after
+    read_config_settings), the files it names checked."""
+    host, reader = _parse_host(settings, path, overrides)
     check_domain_files(reader, host.dom0)
     check_host_files(reader, host)
     return host, reader.warnings
 
 
-def _parse_domain(text: str, path: str) -> tuple[DomainConfig, SettingsReader]:
-    reader = SettingsReader(parse_xl(text, path), path)
+def _parse_domain(settings: dict[str, Setting], path: str, overrides: Sequence[Setting],
+                  nr_pcpus: int | None) -> tuple[DomainConfig, SettingsReader]:
+    reader = SettingsReader(apply_overrides(settings, list(overrides), path), path)
     _check_keys(reader, DOMAIN_KEYS, HOST_KEYS,
                 "is a host setting: it belongs in the file given to 'paravisor launch'")
-    return _read_domain(reader, dom0=False), reader
+    return _read_domain(reader, dom0=False, nr_pcpus=nr_pcpus), reader
 
 
-def _parse_host(text: str, path: str) -> tuple[HostConfig, SettingsReader]:
-    reader = SettingsReader(parse_xl(text, path), path)
+def _parse_host(settings: dict[str, Setting], path: str,
+                overrides: Sequence[Setting]) -> tuple[HostConfig, SettingsReader]:
+    reader = SettingsReader(apply_overrides(settings, list(overrides), path), path)
     _check_keys(reader, DOMAIN_KEYS | HOST_KEYS, frozenset(), "")
-    dom0 = _read_domain(reader, dom0=True)
-    return _read_host(reader, dom0), reader
+    pcpus = reader.integer("pcpus", 1, 1, MAX_PCPUS)
+    dom0 = _read_domain(reader, dom0=True, nr_pcpus=pcpus)
+    return _read_host(reader, dom0, pcpus), reader
 
 
 def read_config_text(path: str) -> str:
@@ -252,8 +294,8 @@ def _check_keys(reader: SettingsReader, allowed: frozenset[str],
         if key in allowed:
             continue
         if key in UNSUPPORTED_KEYS:
-            reader.warn(setting.line, f"key '{key}' is not supported by paravisor and is "
-                                      f"ignored")
+            reader.warn_at(setting.value, f"key '{key}' is not supported by paravisor and "
+                                          f"is ignored")
             continue
         if key in elsewhere:
             message = f"key '{key}' {elsewhere_why}"
@@ -261,13 +303,13 @@ def _check_keys(reader: SettingsReader, allowed: frozenset[str],
             close = difflib.get_close_matches(key, sorted(allowed | UNSUPPORTED_KEYS), n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             message = f"unknown key '{key}'{hint}"
-        raise ConfigError(reader.path, setting.line, setting.col, message,
-                          setting.source_line)
+        raise ConfigError(setting.value.origin or reader.path, setting.line, setting.col,
+                          message, setting.source_line)
 
 
 # --- the domain ----------------------------------------------------------------------
 
-def _read_domain(reader: SettingsReader, dom0: bool) -> DomainConfig:
+def _read_domain(reader: SettingsReader, dom0: bool, nr_pcpus: int | None) -> DomainConfig:
     name = _read_name(reader, dom0)
     _read_type(reader)
     kernel = reader.path_setting("kernel")
@@ -291,7 +333,7 @@ def _read_domain(reader: SettingsReader, dom0: bool) -> DomainConfig:
     return DomainConfig(
         name=name, kernel=kernel, path=reader.path, memory=memory, maxmem=maxmem,
         vcpus=vcpus, maxvcpus=maxvcpus,
-        cpus=_read_cpus(reader, maxvcpus),
+        cpus=_read_cpus(reader, maxvcpus, nr_pcpus),
         cpu_weight=reader.integer("cpu_weight", CSCHED_DEFAULT_WEIGHT, 1, CSCHED_MAX_WEIGHT),
         cap=reader.integer("cap", 0, 0, 100 * maxvcpus, "percent of a pCPU"),
         cmdline=_read_cmdline(reader), **actions,
@@ -343,49 +385,57 @@ def _read_cmdline(reader: SettingsReader) -> str | None:
     cmdline, root, extra = (reader.string(key) for key in ("cmdline", "root", "extra"))
     if cmdline is not None:
         if root is not None or extra is not None:
-            reader.warn(reader.settings["cmdline"].line,
-                        "'root' and 'extra' are ignored because 'cmdline' is set")
+            reader.warn_at(reader.settings["cmdline"].value,
+                           "'root' and 'extra' are ignored because 'cmdline' is set")
         return cmdline
     if root is not None:
         return f"root={root} {extra}" if extra is not None else f"root={root}"
     return extra
 
 
-def _read_cpus(reader: SettingsReader, maxvcpus: int) -> CpuAffinity:
-    """`cpus`: a CPULIST string (all vCPUs) or a list of them (one per vCPU)."""
+def _read_cpus(reader: SettingsReader, maxvcpus: int, nr_pcpus: int | None) -> CpuAffinity:
+    """`cpus`: a CPULIST string (all vCPUs) or a list of them (one per vCPU); with
+    `nr_pcpus`, each must leave its vCPUs at least one of the host's pCPUs."""
     value = reader.value("cpus", ("string", "number", "list"),
                          "a CPU list such as \"0-3,5\" or a list of them")
     if value is None:
         return None
     if value.kind != "list":
-        return _cpulist(reader, value)
+        return _cpulist(reader, value, nr_pcpus, "every vCPU")
     assert isinstance(value.data, tuple)
     if not value.data:
         raise reader.error_at(value, "'cpus' is an empty list")
     if len(value.data) > maxvcpus:
         raise reader.error_at(value, f"'cpus' lists {len(value.data)} vCPUs but the "
                                      f"domain has at most {maxvcpus} (maxvcpus)")
-    return tuple(_cpulist(reader, item) for item in value.data)
+    return tuple(_cpulist(reader, item, nr_pcpus, f"vCPU {vcpu}")
+                 for vcpu, item in enumerate(value.data))
 
 
-def _cpulist(reader: SettingsReader, value: Value) -> CpuList:
+def _cpulist(reader: SettingsReader, value: Value, nr_pcpus: int | None,
+             who: str) -> CpuList:
     if value.kind == "list":
         raise reader.error_at(value, "items of 'cpus' must be CPU lists, not lists")
     try:
-        return parse_cpulist(str(value.data))
+        cpus = parse_cpulist(str(value.data))
     except CpuListError as err:
         raise reader.error_at(value, f"cpus: {err}") from None
+    if nr_pcpus is not None and not cpus.resolve(nr_pcpus):
+        have = "pCPU 0" if nr_pcpus == 1 else f"pCPUs 0-{nr_pcpus - 1}"
+        raise reader.error_at(value, f"cpus: \"{cpus}\" leaves {who} no pCPU to run on: "
+                                     f"the host has {have} (its 'pcpus' is {nr_pcpus})")
+    return cpus
 
 
 def _read_disks(reader: SettingsReader) -> tuple[DiskSpec, ...]:
     disks = []
     for item in reader.string_items("disk"):
         try:
-            disk, warnings = parse_disk_spec(str(item.data), reader.base_dir)
+            disk, warnings = parse_disk_spec(str(item.data), reader.base_dir_of(item))
         except DeviceSpecError as err:
             raise reader.device_error(item, err) from None
         for message in warnings:
-            reader.warn(item.line, message)
+            reader.warn_at(item, message)
         clash = next((other for other in disks if other.devid == disk.devid), None)
         if clash is not None:
             raise reader.error_at(item, f"disk: vdev '{disk.vdev}' is the same device as "
@@ -398,11 +448,12 @@ def _read_vifs(reader: SettingsReader, name: str) -> tuple[VifSpec, ...]:
     vifs = []
     for devid, item in enumerate(reader.string_items("vif")):
         try:
-            vif, warnings = parse_vif_spec(str(item.data), devid, name, reader.base_dir)
+            vif, warnings = parse_vif_spec(str(item.data), devid, name,
+                                           reader.base_dir_of(item))
         except DeviceSpecError as err:
             raise reader.device_error(item, err) from None
         for message in warnings:
-            reader.warn(item.line, message)
+            reader.warn_at(item, message)
         vifs.append(vif)
     return tuple(vifs)
 
@@ -418,20 +469,20 @@ def _read_seed(reader: SettingsReader) -> int | None:
 
 # --- the host ------------------------------------------------------------------------
 
-def _read_host(reader: SettingsReader, dom0: DomainConfig) -> HostConfig:
+def _read_host(reader: SettingsReader, dom0: DomainConfig, pcpus: int) -> HostConfig:
     guests = []
     for item in reader.string_items("guests"):
         if not item.data:
             raise reader.error_at(item, "'guests' holds an empty path")
-        guests.append(str(item.data))
+        guests.append(reader.resolve(item))
     tslice_ms = reader.integer("tslice_ms", CSCHED_DEFAULT_TSLICE_MS,
                                XEN_SYSCTL_CSCHED_TSLICE_MIN, XEN_SYSCTL_CSCHED_TSLICE_MAX,
                                "ms")
     return HostConfig(
         dom0=dom0, path=reader.path,
-        guests=tuple(reader.resolve(path) for path in guests),
+        guests=tuple(guests),
         sched=reader.choice("sched", "credit", SCHEDULERS),
-        pcpus=reader.integer("pcpus", 1, 1, MAX_PCPUS),
+        pcpus=pcpus,
         engine=reader.choice("engine", "jit", ENGINES),
         tslice_ms=tslice_ms, ratelimit_us=_read_ratelimit(reader, tslice_ms),
         console_log=reader.path_setting("console_log"), bridges=_read_bridges(reader))
@@ -443,7 +494,7 @@ def _read_bridges(reader: SettingsReader) -> tuple:
     bridges: list = []
     for item in reader.string_items("bridges"):
         try:
-            bridge = parse_bridge_spec(str(item.data), reader.base_dir)
+            bridge = parse_bridge_spec(str(item.data), reader.base_dir_of(item))
         except DeviceSpecError as err:
             raise reader.device_error(item, err) from None
         if any(other.name == bridge.name for other in bridges):

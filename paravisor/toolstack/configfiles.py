@@ -2,11 +2,12 @@
 config, disk or log directory of the wrong kind or size is an error at its setting
 (file, line and column) instead of a read that never ends.
 
-What each must be, where it exists (a missing one stays the error of whoever opens it,
-or is created: a disk with `size=`, the console_log directory):
-- a kernel: a regular file; an ELF image no larger than the domain's memory, a .s/.c
-  source no larger than MAX_KERNEL_SOURCE_BYTES (kernel_file_limit);
-- a guest config (`guests`): a regular file of at most MAX_CONFIG_BYTES;
+What each must be:
+- a kernel: an existing regular file; an ELF image no larger than the domain's memory,
+  a .s/.c source no larger than MAX_KERNEL_SOURCE_BYTES (kernel_file_limit);
+- a guest config (`guests`): an existing regular file of at most MAX_CONFIG_BYTES;
+and where they exist (a missing one stays the error of whoever opens it, or is created:
+a disk with `size=`, the console_log directory):
 - a disk target: a regular image file or a block device (as xl's phy: allows);
 - console_log: a directory.
 pcap paths are written, not read: netback opens them without waiting (pcap.py).  Those
@@ -59,7 +60,7 @@ def check_domain_files(reader: SettingsReader, cfg: DomainConfig) -> None:
     if cfg.kernel is not None and "kernel" in reader.settings:
         _check_file(reader, reader.settings["kernel"].value, cfg.kernel,
                     *kernel_file_limit(cfg.kernel, cfg.memory),
-                    lambda err: kernel_advice(err, "'memory'"))
+                    lambda err: kernel_advice(err, "'memory'"), required=True)
     for item, disk in zip(reader.string_items("disk"), cfg.disk, strict=True):
         mode = _mode(disk.target)
         if mode is not None and not (stat.S_ISREG(mode) or stat.S_ISBLK(mode)):
@@ -72,7 +73,8 @@ def check_host_files(reader: SettingsReader, host: HostConfig) -> None:
     """The guest configs `host` lists and its console_log directory."""
     for item, path in zip(reader.string_items("guests"), host.guests, strict=True):
         _check_file(reader, item, path, "guest config", MAX_CONFIG_BYTES,
-                    CONFIG_LIMIT_TEXT, lambda _: "'guests' lists xl config files")
+                    CONFIG_LIMIT_TEXT, lambda _: "'guests' lists xl config files",
+                    required=True)
     mode = _mode(host.console_log) if host.console_log is not None else None
     if mode is not None and not stat.S_ISDIR(mode):
         raise reader.error_at(reader.settings["console_log"].value,
@@ -81,15 +83,20 @@ def check_host_files(reader: SettingsReader, host: HostConfig) -> None:
 
 
 def _check_file(reader: SettingsReader, value: Value, path: str, what: str, limit: int,
-                limit_text: str, advice: Callable[[InputFileError], str]) -> None:
+                limit_text: str, advice: Callable[[InputFileError], str], *,
+                required: bool = False) -> None:
     """If `path` exists it must be a regular file of at most `limit` bytes; else an
-    error at `value`, ending with advice(err)."""
+    error at `value`, ending with advice(err).  A `required` file that does not exist
+    is an error at `value` too."""
     try:
         check_input_file(path, what, limit, limit_text)
     except InputFileError as err:
         raise reader.error_at(value, f"{err}: {advice(err)}") from None
+    except FileNotFoundError:
+        if required:
+            raise reader.error_at(value, f"{what} {path} does not exist") from None
     except (OSError, ValueError):
-        pass   # missing, unreadable or no path at all (a NUL): its opener says so
+        pass   # unreadable or no path at all (a NUL): its opener says so
 
 
 def _mode(path: str) -> int | None:

@@ -1,8 +1,9 @@
 """Typed reading of parsed xl settings: each getter checks type and range and, when the
 value is wrong, raises a ConfigError that points at it and names the key.
 
-`SettingsReader` also remembers which keys were read, so the model can tell the keys it
-never looked at (unknown or unsupported) from the ones it used.
+A value given on the command line (`origin` COMMAND_LINE) is reported as such, and a
+relative path in it is taken from the current directory, as a shell user expects; a
+file's own relative paths are taken from the file's directory.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ class ConfigWarning:
     message: str
 
     def __str__(self) -> str:
+        if self.line <= 0:
+            return f"{self.path}: warning: {self.message}"
         return f"{self.path}:{self.line}: warning: {self.message}"
 
 
@@ -31,10 +34,16 @@ class SettingsReader:
     """Typed access to the settings of one file (see the module doc)."""
 
     def __init__(self, settings: dict[str, Setting], path: str) -> None:
+        """Warns at once about every key the file sets more than once (xl keeps the
+        last value, and so do we)."""
         self.settings = settings
         self.path = path
         self.base_dir = os.path.dirname(os.path.abspath(path))
         self.warnings: list[ConfigWarning] = []
+        for key, setting in settings.items():
+            for first, again in zip(setting.set_at, setting.set_at[1:], strict=False):
+                self.warn(again, f"'{key}' is set again (first at line {first}): the "
+                                 f"value at line {again} is used, as xl does")
 
     # --- errors and warnings --------------------------------------------------------
 
@@ -44,13 +53,26 @@ class SettingsReader:
         col = value.col
         if offset is not None and value.kind == "string" and value.verbatim:
             col += 1 + offset
-        return ConfigError(self.path, value.line, col, message, value.source_line)
+        return ConfigError(value.origin or self.path, value.line, col, message,
+                           value.source_line)
 
     def file_error(self, message: str) -> ConfigError:
         return ConfigError(self.path, 0, 0, message)
 
     def warn(self, line: int, message: str) -> None:
         self.warnings.append(ConfigWarning(self.path, line, message))
+
+    def warn_at(self, value: Value, message: str) -> None:
+        """A warning about `value`: at its line, or naming the command-line argument."""
+        if value.origin:
+            self.warnings.append(ConfigWarning(value.origin, 0,
+                                               f"{value.source_line}: {message}"))
+        else:
+            self.warn(value.line, message)
+
+    def base_dir_of(self, value: Value) -> str:
+        """The directory a relative path in `value` is taken from."""
+        return os.getcwd() if value.origin else self.base_dir
 
     # --- typed getters --------------------------------------------------------------
 
@@ -113,11 +135,12 @@ class SettingsReader:
             return None
         if not value.data:
             raise self.error_at(value, f"'{key}' is an empty path")
-        return self.resolve(str(value.data))
+        return self.resolve(value)
 
-    def resolve(self, path: str) -> str:
-        """`path` made absolute, taking a relative path relative to the config file."""
-        return os.path.normpath(os.path.join(self.base_dir, path))
+    def resolve(self, value: Value) -> str:
+        """The path string `value` made absolute, a relative path taken from
+        base_dir_of(value)."""
+        return os.path.normpath(os.path.join(self.base_dir_of(value), str(value.data)))
 
     def string_items(self, key: str) -> list[Value]:
         """The list `key` (empty when unset), each item checked to be a string."""

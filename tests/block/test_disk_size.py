@@ -55,6 +55,7 @@ def test_a_bad_size_in_a_config_names_the_file_and_line(tmp_path):
 def config_with_disk(tmp_path: Path, spec: str):
     cfg = tmp_path / "guest.cfg"
     cfg.write_text(f'name = "g"\nkernel = "k.s"\ndisk = ["{spec}"]\n')
+    (tmp_path / "k.s").write_text("")   # a config's kernel must exist when it is loaded
     config, _ = load_domain_config(str(cfg))
     return config, config.disk[0]
 

@@ -158,7 +158,8 @@ def test_console_log_must_name_a_directory(tmp_path):
     result = paravisor("launch", str(cfg))
     assert refused(result, f"{cfg}:2:", "console_log /dev/null is a character device"), \
         result.stderr
-    result = paravisor("launch", str(host_config(tmp_path)), "--log-dir", "/dev/null")
+    result = paravisor("launch", str(host_config(tmp_path, guest=f'kernel = "{HELLO}"')),
+                       "--log-dir", "/dev/null")
     assert refused(result, "console log directory /dev/null"), result.stderr
 
 

@@ -11,7 +11,7 @@ from paravisor.toolstack.config import (
     parse_host_config,
 )
 from paravisor.toolstack.cpulist import parse_cpulist
-from paravisor.toolstack.xlcfg import ConfigError
+from paravisor.toolstack.xlcfg import COMMAND_LINE, ConfigError, parse_override
 
 PATH = "/etc/paravisor/guest.cfg"
 GUEST = 'name = "g1"\nkernel = "k.elf"\n'
@@ -307,18 +307,64 @@ def test_host_errors(text, words):
     assert words in info.value.message
 
 
+# --- xl's rules for repeated keys, and overrides -------------------------------------
+
+def test_a_key_set_again_keeps_the_last_value_and_warns_naming_both_lines():
+    config, warnings = parse_domain_config(GUEST + "memory = 8\nvcpus = 2\nmemory = 16\n",
+                                           PATH)
+    assert config.memory == 16
+    assert [str(w) for w in warnings] == [
+        f"{PATH}:5: warning: 'memory' is set again (first at line 3): the value at line 5 "
+        f"is used, as xl does"]
+
+
+def test_overrides_are_laid_over_the_file_and_their_errors_name_the_command_line(
+        tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    overrides = [parse_override(text)[1] for text in
+                 ("memory=64", "kernel=k/other.elf", "disk+=['d.img,raw,xvdb,w']", "vnc=1")]
+    config, warnings = parse_domain_config(GUEST + "disk = ['/x.img,raw,xvda,w']\n", PATH,
+                                           overrides)
+    assert config.memory == 64
+    assert config.kernel == str(tmp_path / "k" / "other.elf")     # from the current dir
+    assert [d.target for d in config.disk] == ["/x.img", str(tmp_path / "d.img")]
+    assert [str(w) for w in warnings] == [
+        "command line: warning: vnc=1: key 'vnc' is not supported by paravisor and is "
+        "ignored"]
+    with pytest.raises(ConfigError) as info:
+        parse_domain_config(GUEST, PATH, [parse_override("guests=['a.cfg']")[1]])
+    assert (info.value.path, info.value.col) == (COMMAND_LINE, 1)
+    assert "key 'guests' is a host setting" in info.value.message
+
+
 # --- files ---------------------------------------------------------------------------
 
 def test_load_reads_files_and_resolves_against_their_directory(tmp_path):
     cfg = tmp_path / "sub" / "g.cfg"
     cfg.parent.mkdir()
     cfg.write_text('name = "g"\nkernel = "k.elf"\nvnc = 1\n')
+    (tmp_path / "sub" / "k.elf").write_bytes(b"")
     config, warnings = load_domain_config(str(cfg))
     assert config.kernel == str(tmp_path / "sub" / "k.elf")
     assert [w.line for w in warnings] == [3]
     host_cfg = tmp_path / "dom0.cfg"
     host_cfg.write_text('guests = [ "sub/g.cfg" ]\n')
     assert load_host_config(str(host_cfg))[0].guests == (str(cfg),)
+
+
+def test_a_missing_kernel_or_guest_config_is_an_error_at_its_line(tmp_path):
+    cfg = tmp_path / "g.cfg"
+    cfg.write_text('name = "g"\nmemory = 4\nkernel = "gone.s"\n')
+    with pytest.raises(ConfigError) as info:
+        load_domain_config(str(cfg))
+    assert (info.value.path, info.value.line, info.value.col) == (str(cfg), 3, 10)
+    assert info.value.message == f"kernel source {tmp_path / 'gone.s'} does not exist"
+    host_cfg = tmp_path / "dom0.cfg"
+    host_cfg.write_text('memory = 4\nguests = [ "g.cfg",\n  "nope.cfg" ]\n')
+    with pytest.raises(ConfigError) as info:
+        load_host_config(str(host_cfg))
+    assert (info.value.line, info.value.col) == (3, 3)
+    assert info.value.message == f"guest config {tmp_path / 'nope.cfg'} does not exist"
 
 
 def test_missing_file_is_a_config_error_naming_it(tmp_path):

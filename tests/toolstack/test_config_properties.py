@@ -4,6 +4,7 @@ DeviceSpecError, and every DomainConfig / HostConfig survives to_xl() and back."
 import os
 import string
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -163,6 +164,12 @@ def test_host_config_round_trips_through_xl_text(dom0, guests, sched, pcpus, eng
     host = HostConfig(dom0=dom0, path=PATH, guests=tuple(guests), sched=sched, pcpus=pcpus,
                       engine=engine, tslice_ms=tslice_ms, ratelimit_us=ratelimit,
                       console_log=console_log)
+    if not all(dom0.hard_affinity(vcpu, pcpus) for vcpu in range(dom0.maxvcpus)):
+        # dom0's `cpus` leaves a vCPU none of the host's pCPUs: refused at its line
+        with pytest.raises(ConfigError, match="no pCPU to run on") as info:
+            parse_host_config(host.to_xl(), PATH)
+        assert info.value.source_line.startswith("cpus = ")
+        return
     parsed, warnings = parse_host_config(host.to_xl(), PATH)
     assert warnings == []
     assert parsed == host

@@ -3,6 +3,10 @@
 Scratch registers: t0 and t1 (never allocated) hold spilled operands, large
 immediates and the temporary of parallel moves; `ra` is a third scratch for `cas`
 (whose function then saves ra).  Calls follow docs/isa.md section 2.
+
+Loads and stores reach 16-bit signed offsets from their base.  A frame larger than
+that is addressed as real compilers do: the offset is formed in a scratch register and
+added to sp (`_sp_relative`), and the prologue and epilogue move sp by a register.
 """
 
 from __future__ import annotations
@@ -51,7 +55,7 @@ class Emitter:
             return loc
         if loc is None:                     # defined but never used: any value will do
             return "zero"
-        self.out(f"lw    {scratch}, {loc.offset}(sp)")
+        self.out(f"lw    {scratch}, {self._sp_relative(loc.offset, scratch)}")
         return scratch
 
     def target(self, v: ir.VReg) -> str:
@@ -62,7 +66,8 @@ class Emitter:
     def written(self, v: ir.VReg, reg: str) -> None:
         loc = self.loc(v)
         if isinstance(loc, ir.Slot):
-            self.out(f"sw    {reg}, {loc.offset}(sp)")
+            scratch = "t1" if reg != "t1" else "t0"
+            self.out(f"sw    {reg}, {self._sp_relative(loc.offset, scratch)}")
         elif isinstance(loc, str) and loc != reg:
             self.out(f"mv    {loc}, {reg}")
 
@@ -85,9 +90,13 @@ class Emitter:
         return f"0({scratch})"
 
     def _sp_relative(self, offset: int, scratch: str) -> str:
+        """`offset(sp)` as a memory operand; an offset beyond 16 bits is formed in
+        `scratch` (which must not hold a value still needed)."""
         if _fits16(offset):
             return f"{offset}(sp)"
-        raise ValueError("stack offset out of range")
+        self.out(f"li    {scratch}, {offset}")
+        self.out(f"add   {scratch}, {scratch}, sp")
+        return f"0({scratch})"
 
     # --- instructions --------------------------------------------------------------
 
@@ -197,7 +206,7 @@ class Emitter:
                 continue
             if k < len(ARG_REGS):
                 if isinstance(loc, ir.Slot):
-                    self.out(f"sw    {ARG_REGS[k]}, {loc.offset}(sp)")
+                    self.out(f"sw    {ARG_REGS[k]}, {self._sp_relative(loc.offset, 't1')}")
                 else:
                     moves.append((loc, ARG_REGS[k]))
         self.parallel_move(moves)
@@ -241,7 +250,7 @@ class Emitter:
             if isinstance(value, int):
                 self.out(f"li    {reg}, {value}")
             elif self.loc(value) is not None:
-                self.out(f"lw    {reg}, {self.loc(value).offset}(sp)")
+                self.out(f"lw    {reg}, {self._sp_relative(self.loc(value).offset, reg)}")
 
     def emit_Call(self, i: ir.Call) -> None:
         if isinstance(i.callee, ir.VReg):
@@ -284,6 +293,15 @@ class Emitter:
 
     # --- the function --------------------------------------------------------------
 
+    def _move_sp(self, delta: int, scratch: str) -> None:
+        """sp += delta, through `scratch` when delta does not fit an immediate."""
+        if _fits16(delta):
+            if delta:
+                self.out(f"addi  sp, sp, {delta}")
+            return
+        self.out(f"li    {scratch}, {delta}")
+        self.out(f"add   sp, sp, {scratch}")
+
     def run(self) -> list[str]:
         fn, frame = self.fn, self.frame
         header = []
@@ -291,13 +309,13 @@ class Emitter:
             header.append(f"        .global {fn.name}")
         header += [f"        .type {fn.name}, @function", f"{fn.name}:"]
         self.lines = header
-        if frame.size:
-            self.out(f"addi  sp, sp, -{frame.size}")
+        self._move_sp(-frame.size, "t0")
         for reg, offset in frame.saved:
-            self.out(f"sw    {reg}, {offset}(sp)")
+            self.out(f"sw    {reg}, {self._sp_relative(offset, 't1')}")
         if frame.varargs_offset is not None:
             for k, reg in enumerate(ARG_REGS):
-                self.out(f"sw    {reg}, {frame.varargs_offset + 4 * k}(sp)")
+                where = self._sp_relative(frame.varargs_offset + 4 * k, "t1")
+                self.out(f"sw    {reg}, {where}")
         code = fn.code
         for n, instr in enumerate(code):
             if _falls_through_to(code, n):
@@ -305,9 +323,8 @@ class Emitter:
             getattr(self, "emit_" + type(instr).__name__)(instr)
         self.lines.append(f"{self.epilogue}:")
         for reg, offset in frame.saved:
-            self.out(f"lw    {reg}, {offset}(sp)")
-        if frame.size:
-            self.out(f"addi  sp, sp, {frame.size}")
+            self.out(f"lw    {reg}, {self._sp_relative(offset, 't1')}")
+        self._move_sp(frame.size, "t1")
         self.out("ret")
         self.out(f".size {fn.name}, . - {fn.name}")
         return self.lines

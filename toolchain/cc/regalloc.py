@@ -24,7 +24,6 @@ from .ctype import align_up
 
 CALLER_SAVED = ("a0", "a1", "a2", "a3", "a4", "a5", "t2")
 CALLEE_SAVED = ("s0", "s1", "s2", "s3")
-MAX_FRAME = 32767
 
 Location = str | ir.Slot
 
@@ -161,8 +160,8 @@ def linear_scan(ivs: list[Interval]) -> None:
 
 
 def allocate(fn: ir.Function, opt: int) -> tuple[dict[int, Location], Frame]:
-    """Locations for every vreg (by id) and the frame layout; raises ValueError if
-    the frame does not fit sp-relative addressing."""
+    """Locations for every vreg (by id) and the frame layout (of any size: emit.py
+    reaches offsets beyond 16 bits through a scratch register)."""
     ivs = intervals(fn)
     if opt >= 1:
         linear_scan(ivs)
@@ -197,7 +196,4 @@ def layout_frame(fn: ir.Function, used_regs: set[str]) -> Frame:
     if fn.variadic:
         # the save area must end exactly at entry_sp, below the stack arguments
         frame.varargs_offset = frame.size - 24
-    if frame.size > MAX_FRAME:
-        raise ValueError(f"the stack frame of {fn.name} is {frame.size} bytes; at most "
-                         f"{MAX_FRAME} are supported (make large arrays static)")
     return frame
