@@ -1,15 +1,18 @@
 """The paravisor guest ABI, in one public module (docs/design.md, 'Fixed decisions' 4).
 
 Everything a guest and the hypervisor must agree on is defined here or in the sibling
-modules this one re-exports, and nowhere else; guest_os/include/paravisor.{h,inc} and
-the listing in docs/abi.md are generated from it (`python -m
-paravisor.abi.headers`), so no number is typed twice.
+modules this one re-exports, and nowhere else; guest_os/include/paravisor.{h,inc},
+the C wrappers in guest_os/include/hypercalls.h, and the hypercall table and the listing
+in docs/abi.md are generated from it (`python -m paravisor.abi.headers`), so no number
+is typed twice.
 
 - abi_consts:  hypercall numbers (`Hypercall`) and every sub-operation, flag and status
                code, as IntEnums carrying Xen's names and numbers.
 - abi_structs: start_info, shared_info, vcpu_info and the hypercall argument structures.
 - abi_ctl:     domctl/sysctl argument structures (dom0's toolstack interface).
 - abi_io:      shared rings, blkif/netif requests, the console and XenStore pages.
+- signatures:  each hypercall's arguments, the errnos it may return and whether it is
+               implemented (`SIGNATURES`, `signature(call)`).
 - abi_types:   the Struct/Array/Union machinery (offsets, pack/unpack, guest memory).
 - errno:       Xen's errno values; hypercalls return -Errno.X in a0.
 
@@ -32,6 +35,10 @@ from paravisor.abi.consts import XSD_ERRORS as XSD_ERRORS
 from paravisor.abi.ctl import *  # noqa: F403
 from paravisor.abi.errno import Errno
 from paravisor.abi.io import *  # noqa: F403
+from paravisor.abi.signatures import SIGNATURES as SIGNATURES
+from paravisor.abi.signatures import HypercallSignature as HypercallSignature
+from paravisor.abi.signatures import Status as Status
+from paravisor.abi.signatures import signature as signature
 from paravisor.abi.structs import *  # noqa: F403
 from paravisor.abi.types import AbiError as AbiError
 from paravisor.abi.types import Array as Array

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from paravisor import abi
-from paravisor.abi import headers
+from paravisor.abi import c_wrappers, headers
 from paravisor.generated import stale_files
 
 ROOT = Path(__file__).resolve().parents[2]   # the checkout these tests live in
@@ -113,7 +113,7 @@ def test_inc_assembles_with_the_toolchain():
 
 
 def make_checkout(tmp_path: Path) -> Path:
-    for rel in (headers.INC_PATH, headers.H_PATH, headers.DOC_PATH):
+    for rel in (headers.INC_PATH, headers.H_PATH, c_wrappers.H_PATH, headers.DOC_PATH):
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / rel, tmp_path / rel)
     return tmp_path
@@ -138,12 +138,39 @@ def test_doc_listing_is_spliced_between_the_markers(tmp_path):
     doc = root / headers.DOC_PATH
     text = doc.read_text()
     begin = text.index(headers.DOC_BEGIN) + len(headers.DOC_BEGIN)
-    doc.write_text(text[:begin] + "\nstale\n" + text[text.index(headers.DOC_END):])
+    doc.write_text(text[:begin] + "\nstale\n" + text[text.index(headers.DOC_END, begin):])
     assert headers.main(["--check", "--root", str(root)], out=lambda _: None) == 1
     assert headers.main(["--root", str(root)], out=lambda _: None) == 0
     assert doc.read_text() == text
     assert "| `__HYPERVISOR_console_io` | 18 |" in text
     assert "**struct vcpu_info** (64 bytes)" in text
+
+
+def test_hypercall_table_and_wrappers_are_checked_too(tmp_path):
+    root = make_checkout(tmp_path)
+    doc, wrappers = root / headers.DOC_PATH, root / c_wrappers.H_PATH
+    text = doc.read_text()
+    begin = text.index(headers.HYPERCALL_TABLE_BEGIN) + len(headers.HYPERCALL_TABLE_BEGIN)
+    row = "| 18 | console_io | `int cmd, int count, const char *buffer`; §5.7 |"
+    assert row in text[begin:text.index(headers.DOC_END, begin)]
+    doc.write_text(text.replace(row, row.replace("§5.7", "edited by hand")))
+    wrappers.write_text(wrappers.read_text().replace("int count", "long count"))
+    messages = []
+    assert headers.main(["--check", "--root", str(root)], out=messages.append) == 1
+    assert sorted(m.split()[1] for m in messages) == sorted([str(doc), str(wrappers)])
+    assert headers.main(["--root", str(root)], out=lambda _: None) == 0
+    assert doc.read_text() == text
+    assert wrappers.read_text() == (ROOT / c_wrappers.H_PATH).read_text()
+
+
+def test_each_region_ends_at_its_own_end_marker():
+    document = "\n".join(["a", headers.HYPERCALL_TABLE_BEGIN, "old table", headers.DOC_END,
+                          "b", headers.DOC_BEGIN, "old listing", headers.DOC_END, "c"])
+    spliced = headers.splice_region(document, headers.HYPERCALL_TABLE_BEGIN, "T")
+    assert spliced.split(headers.DOC_BEGIN)[1] == "\nold listing\n" + headers.DOC_END + "\nc"
+    assert "old table" not in spliced and "\nT\n" + headers.DOC_END + "\nb" in spliced
+    spliced = headers.splice_doc(spliced, "L")
+    assert spliced.count(headers.DOC_END) == 2 and "old" not in spliced
 
 
 def test_a_root_that_is_not_a_checkout_is_a_clean_error(tmp_path, capsys):

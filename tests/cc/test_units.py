@@ -88,7 +88,7 @@ def test_hypercall_header_is_current() -> None:
     header = ROOT / c_wrappers.H_PATH
     assert header.read_text() == c_wrappers.render(), (
         "guest_os/include/hypercalls.h is stale: run python -m "
-        "paravisor.abi.c_wrappers")
+        "paravisor.abi.headers")
 
 
 def test_every_hypercall_but_iret_has_a_wrapper() -> None:
