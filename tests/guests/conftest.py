@@ -1,6 +1,7 @@
 """Fixtures for running the guest kernels of guest_os/ through the real CLI.
 
-`run_guest(path, cmdline="")` runs `paravisor run` in-process and returns a GuestRun
+`run_guest(path, cmdline="", engine=None)` runs `paravisor run` in-process (on the
+default engine unless `engine` names one) and returns a GuestRun
 (exit status, console output, stderr); `launch_host(config)` runs `paravisor launch`.
 `require_hypercalls(*numbers)` fails a test whose guest needs a hypercall that is missing
 from the dispatch table: a missing handler is a bug, not a reason to skip.
@@ -56,10 +57,11 @@ def require_hypercalls():
 
 @pytest.fixture
 def run_guest(capsys):
-    def run(path: str, cmdline: str = "") -> GuestRun:
+    def run(path: str, cmdline: str = "", engine: str | None = None) -> GuestRun:
         capsys.readouterr()
         status = main(["run", os.path.join(GUEST_OS, path), "--cmdline", cmdline,
-                       "--max-seconds", MAX_SECONDS])
+                       "--max-seconds", MAX_SECONDS,
+                       *(["--engine", engine] if engine else [])])
         captured = capsys.readouterr()
         return GuestRun(status, captured.out, captured.err)
     return run

@@ -31,6 +31,7 @@ XTF_TESTS = {
     "timer_virq": (UVM, Hypercall.set_timer_op),
     "sched_poll": (UVM,),
     "console_ring": (UVM,),
+    "hcall_regs": (UVM, Hypercall.set_timer_op, Hypercall.mmuext_op, Hypercall.multicall),
 }
 
 
@@ -45,6 +46,16 @@ def test_xtf_kernel(name, run_guest, require_hypercalls):
     require_hypercalls(*XTF_TESTS[name])
     result = run_guest(f"tests/{name}.s")
     assert f"{name}: SUCCESS" in result.lines, result.out + result.err
+    assert result.status == 0
+
+
+@pytest.mark.parametrize("engine", ["interp", "jit"])
+def test_hcall_keeps_the_registers_docs_abi_md_promises(engine, run_guest, require_hypercalls):
+    """docs/abi.md section 2 and docs/isa.md section 6: only a0..a5 may change, also
+    across a reschedule and a continued batch; t0 still holds the number."""
+    require_hypercalls(*XTF_TESTS["hcall_regs"])
+    result = run_guest("tests/hcall_regs.s", engine=engine)
+    assert "hcall_regs: SUCCESS" in result.lines, result.out + result.err
     assert result.status == 0
 
 

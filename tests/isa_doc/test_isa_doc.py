@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from paravisor.abi.headers import register_rule
 from paravisor.isa import docgen, table
 from paravisor.isa.table import (
     CR,
@@ -329,3 +330,10 @@ def test_the_manual_has_its_examples():
 def test_manual_examples_assemble(index):
     from paravisor.toolchain import asm
     asm.assemble(asm_blocks()[index], f"docs/isa.md#example{index}")
+
+
+def test_isa_md_states_the_abis_register_rule_for_hcall():
+    """docs/isa.md section 6 says which registers `hcall` changes in the very words of
+    docs/abi.md section 2, which are generated from the ABI (abi.headers.register_rule)."""
+    section = DOC.split("## 6. Hypercalls", 1)[1].split("\n## 7.", 1)[0]
+    assert register_rule() in " ".join(section.split())
