@@ -5,8 +5,11 @@ tests/hypercalls/test_hc_continuations.py.)"""
 
 from paravisor.abi import (
     DOMID_SELF,
+    MMU_PT_UPDATE_NO_TRANSLATE,
+    MMU_PT_UPDATE_PRESERVE_AD,
     MMU_UPDATE,
     MMU_UPDATE_PREEMPTED,
+    MMUEXT_NEW_BASEPTR,
     MMUEXT_OP,
     MMUEXT_PIN_L1_TABLE,
     MMUEXT_TLB_FLUSH_LOCAL,
@@ -115,6 +118,26 @@ def test_mmu_update_rejects_absurd_counts(domu):
 def test_mmu_update_foreign_domain_needs_privilege(domu, dom0):
     reqs = domu.alloc(MMU_UPDATE.size)
     assert domu.call(MMU, reqs, 1, 0, dom0.dom.domid) == -Errno.ESRCH
+
+
+def test_mmu_update_commands_it_does_not_know_are_enosys_with_progress(domu):
+    """docs/abi.md 5.1: only NORMAL_PT_UPDATE and MACHPHYS_UPDATE; the other two of
+    ptr's low bits are -ENOSYS (as in Xen), not -EINVAL."""
+    a = new_frame(domu)
+    entry = domu.l1_entry_maddr(domu.alloc(PAGE_SIZE, align=PAGE_SIZE))
+    for command in (MMU_PT_UPDATE_PRESERVE_AD, MMU_PT_UPDATE_NO_TRANSLATE):
+        reqs = requests(domu, [(entry, make_pte(a, PTE_P)), (entry | command, 0)])
+        done = domu.put_words([9])
+        assert domu.call(MMU, reqs, 2, done, DOMID_SELF) == -Errno.ENOSYS
+        assert domu.words(done, 1) == [1]
+    verify(domu.hv.mm)
+
+
+def test_new_baseptr_for_another_domain_is_eperm(domu, dom0):
+    """docs/abi.md 5.1: dom0 may pin another domain's tables, but a base pointer is
+    the caller's own address space."""
+    ops = dom0.put(MMUEXT_OP, cmd=MMUEXT_NEW_BASEPTR, arg1=domu.dom.mem.guest_table[0])
+    assert dom0.call(MMUEXT, ops, 1, 0, domu.dom.domid) == -Errno.EPERM
 
 
 def test_mmuext_pin_and_unpin_an_l1_table(domu):
