@@ -41,6 +41,7 @@ HYPERCALL_CLOBBERED_REGS = HYPERCALL_ARG_REGS
 
 
 class Status(Enum):
+    """Whether a hypercall has a handler (the value is the docs' status column)."""
     IMPLEMENTED = "implemented"
     NOT_IMPLEMENTED = "not implemented"
 
@@ -59,6 +60,7 @@ class Arg:
 
 @dataclass(frozen=True)
 class HypercallSignature:
+    """One hypercall as the ABI declares it (see the module docstring)."""
     call: Hypercall
     args: tuple[Arg, ...]
     status: Status
@@ -98,17 +100,18 @@ def _args(*pairs: tuple[str, str]) -> tuple[Arg, ...]:
 
 
 ULONG, UINT, INT, PTR = "unsigned long", "unsigned", "int", "void *"
-E = Errno
 IMPLEMENTED, NOT_IMPLEMENTED = Status.IMPLEMENTED, Status.NOT_IMPLEMENTED
 GENERIC_ARGS = _args(*((f"a{i}", ULONG) for i in range(len(HYPERCALL_ARG_REGS))))
 
 
 def _sig(call: Hypercall, args: tuple[Arg, ...], errnos: tuple[Errno, ...] = (),
-         note: str = "", status: Status = IMPLEMENTED, **kw) -> HypercallSignature:
-    return HypercallSignature(call, args, status, errnos, note, **kw)
+         note: str = "", status: Status = IMPLEMENTED,
+         c_wrapper: bool = True) -> HypercallSignature:
+    return HypercallSignature(call, args, status, errnos, note, c_wrapper)
 
 
-H = Hypercall
+# Short names for the table below only: H.x is Hypercall.x, E.X is Errno.X.
+H, E = Hypercall, Errno
 _PAGE_TABLE_BATCH = (E.EINVAL, E.EFAULT, E.ESRCH, E.ENOSYS)
 
 _DECLARED = (
