@@ -54,6 +54,7 @@ only touched with `lock` held.
 
 from __future__ import annotations
 
+import signal
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -74,6 +75,7 @@ if TYPE_CHECKING:
 REALTIME_QUANTUM_NS = 10_000_000
 MAX_LEAD_NS = 2 * REALTIME_QUANTUM_NS   # the furthest a pCPU runs ahead of global time
 IDLE_WAIT_S = 0.005          # an idle pCPU re-checks at least this often
+JOIN_POLL_S = 0.05           # the waiting main thread looks for a Ctrl-C this often
 
 
 class EngineLocks:
@@ -130,6 +132,36 @@ class EngineLocks:
         return [dom.engine] if dom is not None else []
 
 
+class DeferredSigint:
+    """Inside `with`: Ctrl-C (SIGINT) only sets `came`, instead of raising
+    KeyboardInterrupt wherever the main thread happens to be.  On the way out the previous
+    handler is put back and a SIGINT that came is delivered to it (signal.raise_signal),
+    at that clean point: by default a KeyboardInterrupt; a caller's own handler (the
+    CLI's, which then ignores further ones) does what it would have.  Only a handler set
+    from Python is deferred (SIG_IGN and SIG_DFL keep their meaning), and only in the
+    main thread, where Python runs signal handlers; elsewhere this changes nothing."""
+
+    def __init__(self) -> None:
+        self.came = False
+        self._previous: object = None
+
+    def __enter__(self) -> DeferredSigint:
+        if (threading.current_thread() is threading.main_thread()
+                and callable(signal.getsignal(signal.SIGINT))):
+            self._previous = signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def _handler(self, signum: int, frame: object) -> None:
+        self.came = True
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if self._previous is None:
+            return
+        signal.signal(signal.SIGINT, self._previous)
+        if self.came and exc_type is None:
+            signal.raise_signal(signal.SIGINT)
+
+
 def _call(engine: object, method: str) -> None:
     """engine.method() if the engine offers it (the interpreter runs its whole budget)."""
     fn = getattr(engine, method, None)
@@ -156,33 +188,37 @@ class RealtimeRunner:
 
     def run(self, until: Callable[[], bool] | None, max_ns: int | None) -> str:
         """Run until `until()` holds, nothing can run, or `max_ns` virtual ns passed; join
-        every thread before returning (also on Ctrl-C, which is re-raised).  The memory
+        every thread before returning.  Ctrl-C stops every thread at a clean point (between
+        two guest entries) and, once all are joined, is delivered to the caller's SIGINT
+        handler (by default a KeyboardInterrupt: see DeferredSigint).  The memory
         manager's shootdown is ours meanwhile."""
         self.threads = [threading.Thread(target=self._thread, args=(p, until, max_ns),
                                          name=f"pcpu{p.index}", daemon=True)
                         for p in self.loop.pcpus]
         self.hv.mm.shootdown = self.engines
         try:
-            self._start_and_join()
+            with DeferredSigint() as sigint:
+                self._start_and_join(sigint)
         finally:
             self.hv.mm.shootdown = NO_SHOOTDOWN
+            self.hv.now = self.loop.global_now
         if self.error is not None:
             raise self.error
-        self.hv.now = self.loop.global_now
         return self.why or "idle"
 
-    def _start_and_join(self) -> None:
+    def _start_and_join(self, sigint: DeferredSigint) -> None:
+        """Start the threads and wait until every one has ended; once Ctrl-C came, tell
+        them to stop.  (Thread.join is only safe because no KeyboardInterrupt is raised
+        meanwhile: one raised inside it marks the thread being joined as ended although it
+        still runs, CPython gh-90882, and the toolstack then destroyed the domains under
+        it.)"""
         for thread in self.threads:
             thread.start()
-        try:
-            for thread in self.threads:
-                while thread.is_alive():
-                    thread.join(0.05)
-        except KeyboardInterrupt:
-            self._stop("interrupted")
-            for thread in self.threads:
-                thread.join()
-            raise
+        for thread in self.threads:
+            while thread.is_alive():
+                thread.join(JOIN_POLL_S)
+                if sigint.came and self.why is None:
+                    self._stop("interrupted")
 
     def _stop(self, why: str) -> None:
         with self.wake:
