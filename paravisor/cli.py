@@ -9,6 +9,10 @@ Exit statuses (docs/hypervisor.md, "Exit statuses"): 0 success, 1 a guest failed
 input (a UserError, or a command line argparse refuses; `paravisor` alone prints the
 help and exits 2, as a missing command is a usage error), 124 a time limit, 130
 interrupted (Ctrl-C).
+
+Ctrl-C: the first one stops the command (a KeyboardInterrupt, which `launch` turns into
+its orderly end: every domain destroyed, how each ended printed, status 130); later ones
+are ignored until the process exits, so that end is never cut short.
 """
 
 from __future__ import annotations
@@ -16,7 +20,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.metadata
+import signal
 import sys
+import threading
 
 from paravisor.errors import STATUS_BAD_INPUT, STATUS_INTERRUPTED, UserError
 
@@ -64,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         if not hasattr(args, "overrides") or any(arg.startswith("-") for arg in extra):
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
         args.overrides = [*args.overrides, *extra]
+    previous = _interrupt_once_installed()
     try:
         return int(args.func(args) or 0)
     except UserError as err:
@@ -72,6 +79,26 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"paravisor {args.command}: interrupted", file=sys.stderr)
         return STATUS_INTERRUPTED
+    finally:
+        if previous is not None and signal.getsignal(signal.SIGINT) is _interrupt_once:
+            signal.signal(signal.SIGINT, previous)     # never interrupted: as it was
+
+
+def _interrupt_once_installed() -> object:
+    """Make the first Ctrl-C the only one (see the module doc), where Ctrl-C has Python's
+    default meaning (a KeyboardInterrupt: not where a caller ignores it or handles it
+    itself, and only in the main thread, where handlers run); the handler replaced, or
+    None."""
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+        return None
+    return signal.signal(signal.SIGINT, _interrupt_once)
+
+
+def _interrupt_once(signum: int, frame: object) -> None:
+    """SIGINT: ignore every later one, and stop the command."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

@@ -38,6 +38,7 @@ from paravisor.abi import (
     VCPU_INFO,
     Virq,
     instructions_to_ns,
+    ns_to_instructions,
 )
 from paravisor.domain import Domain, ShutdownReason, Vcpu, VcpuState
 from paravisor.domain.timers import next_periodic_tick
@@ -45,7 +46,7 @@ from paravisor.domain.traps import BounceError, bounce_event, bounce_trap, regis
 from paravisor.evtchn import EventChannels, EventHub
 from paravisor.hypercalls import dispatch
 from paravisor.hypercalls.cost import PAGE_TABLE_NS
-from paravisor.hypervisor.loop import Loop, Pcpu
+from paravisor.hypervisor.loop import Loop, Pcpu, RunEngine
 from paravisor.isa.engine import Engine, ExitReason
 from paravisor.isa.interpreter import Interpreter
 from paravisor.isa.memory import MachineMemory
@@ -304,14 +305,16 @@ class Hypervisor:
         self.sched.sleep(vcpu, self.now)
 
     def yield_vcpu(self, vcpu: Vcpu) -> None:
-        """SCHEDOP_yield: end this slice; the vCPU stays runnable."""
+        """SCHEDOP_yield: end this slice (the pCPU running `vcpu` reschedules when the
+        hypercall returns); the vCPU stays runnable."""
         self.sched.yield_vcpu(vcpu, self.now)
-        self.loop.yielded = True
+        self.loop.pcpus[vcpu.processor].yielded = True
 
     @property
     def yielded(self) -> bool:
         """Whether the running vCPU gave up its slice (a multicall stops its batch)."""
-        return self.loop.yielded
+        vcpu = self.current
+        return vcpu is not None and self.loop.pcpus[vcpu.processor].yielded
 
     def _wake(self, vcpu: Vcpu) -> None:
         """Tell the scheduler `vcpu` is runnable; tickle the pCPUs it names."""
@@ -471,24 +474,42 @@ class Hypervisor:
     def _anyone_blocked(self) -> bool:
         return any(v.state == VcpuState.BLOCKED and v.domain.can_run for v in self._vcpus())
 
-    def _enter(self, vcpu: Vcpu, budget: int) -> None:
-        """Enter the guest once: upcall if due, run, account, handle the exit."""
-        self._refresh_time(vcpu)
-        if self.events.upcall_pending(vcpu) and not self.events.upcall_masked(vcpu):
-            if self.tracer is not None:
-                self.tracer.upcall(vcpu, self.now)
-            bounce_event(self, vcpu)
-        exit = vcpu.domain.engine.run(vcpu.cpu, max(budget, 1))
-        elapsed = instructions_to_ns(exit.retired)
-        self.now += elapsed
-        vcpu.cpu_time_ns += elapsed
-        vcpu.instructions += exit.retired
-        if exit.reason == ExitReason.HYPERCALL:
-            dispatch.hypercall(self, vcpu)
-        elif exit.reason == ExitReason.TRAP:
-            bounce_trap(self, vcpu, exit.trap)
-        elif exit.reason == ExitReason.HALT:
-            raise BounceError("halt executed outside ring 0")
+    def _enter(self, vcpu: Vcpu, ns: int, run_engine: RunEngine) -> None:
+        """Enter `vcpu` once, for at most `ns` of virtual time from `now`: publish its
+        time, make a pending event upcall, run its engine (through `run_engine`: the
+        deterministic loop calls engine.run directly, --realtime with the hypervisor lock
+        dropped), charge the retired instructions to virtual time, and handle the exit: a
+        hypercall (charged too; a long one stops where the run would have ended and
+        continues later, hypercall_preempt_check), a trap bounced to the guest, a halt.
+        A fault while bouncing to the guest crashes its domain, and so does an internal
+        error (strict mode re-raises it): never the host.  Both loops enter guests
+        here, and only here."""
+        self.current, self.preempt_at = vcpu, self.now + ns
+        try:
+            self._refresh_time(vcpu)
+            if self.events.upcall_pending(vcpu) and not self.events.upcall_masked(vcpu):
+                if self.tracer is not None:
+                    self.tracer.upcall(vcpu, self.now)
+                bounce_event(self, vcpu)
+            exit = run_engine(vcpu, max(ns_to_instructions(ns), 1))
+            elapsed = instructions_to_ns(exit.retired)
+            self.now += elapsed
+            vcpu.cpu_time_ns += elapsed
+            vcpu.instructions += exit.retired
+            if exit.reason == ExitReason.HYPERCALL:
+                dispatch.hypercall(self, vcpu)
+            elif exit.reason == ExitReason.TRAP:
+                bounce_trap(self, vcpu, exit.trap)
+            elif exit.reason == ExitReason.HALT:
+                raise BounceError("halt executed outside ring 0")
+        except BounceError as err:
+            self.crash(vcpu.domain, str(err), vcpu)
+        except Exception as err:   # a hypervisor bug must not take the host down
+            if self.strict:
+                raise
+            self.crash(vcpu.domain, f"internal hypervisor error: {err!r}", vcpu)
+        finally:
+            self.current, self.preempt_at = None, None
 
     def run_deferred(self) -> None:
         """Run the dom0 service work deferred so far (the loop does, between quanta)."""

@@ -16,8 +16,9 @@ scheduler); an idle pCPU waits, its clock catching up with global time when tick
 A vCPU never starts before `vcpu.ready_at` (when it was woken, or last stopped running
 elsewhere), so no vCPU runs on two pCPUs at once in virtual time.  Each step of one
 pCPU is one `Loop._advance`; `--realtime` (paravisor/hypervisor/realtime.py) calls those steps from
-one host thread per pCPU, with its own `run_quantum`, without changing the scheduler or
-the hypervisor.
+one host thread per pCPU, without changing the scheduler or the hypervisor: it passes
+its own `Quanta` (longer quanta, engine.run with the hypervisor lock dropped, a stop
+flag), and both enter guests through the one `Hypervisor._enter`.
 
 Ownership: everything here belongs to the loop: one thread in the deterministic mode;
 under --realtime, whichever pCPU thread holds the hypervisor lock.
@@ -30,9 +31,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from paravisor.abi import ns_to_instructions
 from paravisor.domain import Vcpu, VcpuState
-from paravisor.domain.traps import BounceError
+from paravisor.isa.engine import Exit
 
 if TYPE_CHECKING:
     from paravisor.hypervisor import Hypervisor
@@ -40,6 +40,30 @@ if TYPE_CHECKING:
 QUANTUM_NS = 100_000        # 100 us: the most a pCPU runs ahead of the others
 PACED_STEP_NS = 1_000_000   # 1 ms: idle virtual time per wall-clock step when uplinks listen
 NS_PER_S = 1_000_000_000
+
+RunEngine = Callable[[Vcpu, int], Exit]
+"""How a loop calls `engine.run(vcpu.cpu, budget)` for a vCPU (--realtime: with the
+hypervisor lock dropped).  When it returns, the hypervisor's state is as the caller left
+it (`hv.now`, `hv.current`, `hv.preempt_at`), whatever ran meanwhile."""
+
+
+def run_engine_directly(vcpu: Vcpu, budget: int) -> Exit:
+    """The deterministic loop's RunEngine: engine.run, called directly."""
+    return vcpu.domain.engine.run(vcpu.cpu, budget)
+
+
+def _never() -> bool:
+    return False
+
+
+@dataclass(frozen=True)
+class Quanta:
+    """How `Loop._run_quantum` runs a pCPU's vCPU: the deterministic loop's way, or
+    --realtime's (paravisor/hypervisor/realtime.py)."""
+    length_ns: int | None                    # the most a quantum lasts (None: no limit of
+                                             # its own; the slice, a tick or a timer ends it)
+    run_engine: RunEngine = run_engine_directly
+    ending: Callable[[], bool] = _never      # the run is over: enter the guest no more
 
 
 @dataclass(eq=False)
@@ -50,7 +74,7 @@ class Pcpu:
     current: Vcpu | None = None
     slice_end: int = 0                   # when the current vCPU's slice ends
     resched_at: int | None = None        # tickled: reschedule no later than this
-    yielded: bool = False
+    yielded: bool = False                # its vCPU yielded: reschedule
     run_start: int = 0                   # when `current` started its present run
     busy_ns: int = 0                     # time spent running vCPUs
 
@@ -71,9 +95,8 @@ class Loop:
     def __init__(self, hv: Hypervisor, nr_pcpus: int) -> None:
         self.hv = hv
         self.pcpus = [Pcpu(i) for i in range(nr_pcpus)]
-        self.quantum_ns = QUANTUM_NS if nr_pcpus > 1 else None
+        self.quanta = Quanta(QUANTUM_NS if nr_pcpus > 1 else None)
         self.global_now = 0
-        self.yielded = False        # the running vCPU yielded (SCHEDOP_yield)
 
     # --- tickles ------------------------------------------------------------------------
 
@@ -139,10 +162,9 @@ class Loop:
         self.global_now = max(self.global_now, deadline)
         return None
 
-    def _advance(self, pcpu: Pcpu, max_ns: int | None,
-                 run_quantum: Callable[[Pcpu, int | None], None] | None = None) -> None:
-        """One step of one pCPU: its tick, a scheduling decision if due, one quantum
-        (by `run_quantum`: --realtime passes its own, which runs the engine unlocked)."""
+    def _advance(self, pcpu: Pcpu, max_ns: int | None, quanta: Quanta | None = None) -> None:
+        """One step of one pCPU: its tick, a scheduling decision if due, one quantum, run
+        the `quanta` way (by default the loop's own; --realtime passes its own)."""
         hv = self.hv
         pcpu.clock = pcpu.effective_clock
         tick = hv.sched.next_tick(pcpu.index)
@@ -152,7 +174,7 @@ class Loop:
         if self._must_schedule(pcpu):
             self._schedule(pcpu)
         if pcpu.current is not None:
-            (run_quantum or self._run_quantum)(pcpu, max_ns)
+            self._run_quantum(pcpu, max_ns, quanta or self.quanta)
 
     def _must_schedule(self, pcpu: Pcpu) -> bool:
         vcpu = pcpu.current
@@ -186,54 +208,38 @@ class Loop:
             self.hv.tracer.run(pcpu.index, vcpu, pcpu.run_start, pcpu.clock, _state(vcpu))
         pcpu.current = None
 
-    def _stop(self, pcpu: Pcpu, max_ns: int | None) -> int:
-        """Where this quantum of `pcpu` must end at the latest."""
+    def _stop(self, pcpu: Pcpu, max_ns: int | None, quantum_ns: int | None) -> int:
+        """Where this quantum of `pcpu`, at most `quantum_ns` long, must end at the latest."""
         candidates = [pcpu.slice_end]
-        if self.quantum_ns is not None:
-            candidates.append(pcpu.clock + self.quantum_ns)
+        if quantum_ns is not None:
+            candidates.append(pcpu.clock + quantum_ns)
         for when in (self.hv.sched.next_tick(pcpu.index), pcpu.resched_at, max_ns):
             if when is not None:
                 candidates.append(when)
         return min(candidates)
 
-    def _run_quantum(self, pcpu: Pcpu, max_ns: int | None) -> None:
+    def _run_quantum(self, pcpu: Pcpu, max_ns: int | None, quanta: Quanta) -> None:
         """Run `pcpu`'s vCPU until the quantum ends or it stops being runnable."""
         hv = self.hv
         vcpu = pcpu.current
         assert vcpu is not None
         hv.now = start = pcpu.clock
-        limit = self._stop(pcpu, max_ns)
-        self.yielded = False
-        while vcpu.runnable and not hv.deferred and not self.yielded:
+        limit = self._stop(pcpu, max_ns, quanta.length_ns)
+        while (vcpu.runnable and not hv.deferred and not pcpu.yielded
+               and not quanta.ending()):
             deadline = hv.next_deadline()
             stop = min(limit, deadline) if deadline is not None else limit
             if pcpu.resched_at is not None:
                 stop = min(stop, max(pcpu.resched_at, hv.now))
             if stop <= hv.now:
                 break
-            self._enter(vcpu, stop - hv.now)
+            hv._enter(vcpu, stop - hv.now, quanta.run_engine)
             if deadline is not None and deadline <= hv.now:
                 break
         pcpu.clock = hv.now
         pcpu.busy_ns += hv.now - start
-        pcpu.yielded = self.yielded
         if vcpu.state == VcpuState.BLOCKED and hv.tracer is not None:
             hv.tracer.block(vcpu, hv.now)
-
-    def _enter(self, vcpu: Vcpu, ns: int) -> None:
-        """Enter `vcpu` for at most `ns`; a hypercall it makes may run to that point."""
-        hv = self.hv
-        hv.current, hv.preempt_at = vcpu, hv.now + ns
-        try:
-            hv._enter(vcpu, ns_to_instructions(ns))
-        except BounceError as err:
-            hv.crash(vcpu.domain, str(err), vcpu)
-        except Exception as err:   # a hypervisor bug must not take the host down
-            if hv.strict:
-                raise
-            hv.crash(vcpu.domain, f"internal hypervisor error: {err!r}", vcpu)
-        finally:
-            hv.current, hv.preempt_at = None, None
 
     def finish(self) -> None:
         """Close the trace spans of vCPUs still running (the run is over)."""

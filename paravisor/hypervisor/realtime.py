@@ -11,6 +11,10 @@ housekeeping and scheduling steps, but drives each pCPU from its own host thread
     is charged and a long hypercall continues later once it reaches the budget's end,
     as in the deterministic loop) -> repeat.
 
+These are the deterministic loop's own steps (`Loop._advance`, `Loop._run_quantum`,
+`Hypervisor._enter`), given our `Quanta`: REALTIME_QUANTUM_NS, `_run_unlocked` as the
+call of engine.run, and the stop flag.
+
 Every piece of hypervisor, scheduler, event-channel and mm state is guarded by ONE lock
 (`RealtimeRunner.lock`); only `engine.run` runs outside it.  Idle pCPUs wait on a
 condition variable of that lock, notified after every locked step (a kick, tickle or
@@ -20,8 +24,9 @@ Time: each pCPU keeps its instruction-based clock, so a guest sees a consistent
 system_time.  `Loop.global_now` stays "the lowest clock of the busy pCPUs" (what
 `Loop._housekeeping` computes), so timers fire when the earliest pCPU passes them,
 exactly the deterministic rule; but a pCPU may run ahead of the others by however far
-the host lets it, so runs are NOT deterministic.  Whenever a thread holds the lock it
-sets `hv.now` to its own pCPU's clock before touching state.
+the host lets it, so runs are NOT deterministic.  Whenever a thread holds the lock,
+`hv.now` is its own pCPU's clock: it sets it before touching state, and `_run_unlocked`
+puts it back (with hv.current and hv.preempt_at) when it re-takes the lock.
 
 Engines: the scheduler never hands a running vCPU to a second pCPU, so no vCPU is
 entered by two threads.  A JitEngine is per domain and its code cache, watches and
@@ -49,16 +54,14 @@ only touched with `lock` held.
 
 from __future__ import annotations
 
+import signal
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from paravisor.abi import instructions_to_ns, ns_to_instructions
-from paravisor.domain import Vcpu, VcpuState
-from paravisor.domain.traps import BounceError, bounce_event, bounce_trap
-from paravisor.hypercalls import dispatch
-from paravisor.hypervisor.loop import Pcpu
+from paravisor.domain import Vcpu
+from paravisor.hypervisor.loop import Pcpu, Quanta
 from paravisor.isa.engine import Exit, ExitReason
 from paravisor.mm.shootdown import NO_SHOOTDOWN
 
@@ -72,6 +75,7 @@ if TYPE_CHECKING:
 REALTIME_QUANTUM_NS = 10_000_000
 MAX_LEAD_NS = 2 * REALTIME_QUANTUM_NS   # the furthest a pCPU runs ahead of global time
 IDLE_WAIT_S = 0.005          # an idle pCPU re-checks at least this often
+JOIN_POLL_S = 0.05           # the waiting main thread looks for a Ctrl-C this often
 
 
 class EngineLocks:
@@ -128,6 +132,36 @@ class EngineLocks:
         return [dom.engine] if dom is not None else []
 
 
+class DeferredSigint:
+    """Inside `with`: Ctrl-C (SIGINT) only sets `came`, instead of raising
+    KeyboardInterrupt wherever the main thread happens to be.  On the way out the previous
+    handler is put back and a SIGINT that came is delivered to it (signal.raise_signal),
+    at that clean point: by default a KeyboardInterrupt; a caller's own handler (the
+    CLI's, which then ignores further ones) does what it would have.  Only a handler set
+    from Python is deferred (SIG_IGN and SIG_DFL keep their meaning), and only in the
+    main thread, where Python runs signal handlers; elsewhere this changes nothing."""
+
+    def __init__(self) -> None:
+        self.came = False
+        self._previous: object = None
+
+    def __enter__(self) -> DeferredSigint:
+        if (threading.current_thread() is threading.main_thread()
+                and callable(signal.getsignal(signal.SIGINT))):
+            self._previous = signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def _handler(self, signum: int, frame: object) -> None:
+        self.came = True
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if self._previous is None:
+            return
+        signal.signal(signal.SIGINT, self._previous)
+        if self.came and exc_type is None:
+            signal.raise_signal(signal.SIGINT)
+
+
 def _call(engine: object, method: str) -> None:
     """engine.method() if the engine offers it (the interpreter runs its whole budget)."""
     fn = getattr(engine, method, None)
@@ -147,36 +181,44 @@ class RealtimeRunner:
         self.error: BaseException | None = None
         self.engines = EngineLocks(hv)
         self.threads: list[threading.Thread] = []
+        # The loop's quanta, but longer (a longer run per lock round-trip is what lets
+        # the pCPUs overlap), run unlocked, and ending as soon as the run is over.
+        self.quanta = Quanta(REALTIME_QUANTUM_NS, self._run_unlocked,
+                             lambda: self.why is not None)
 
     def run(self, until: Callable[[], bool] | None, max_ns: int | None) -> str:
         """Run until `until()` holds, nothing can run, or `max_ns` virtual ns passed; join
-        every thread before returning (also on Ctrl-C, which is re-raised).  The memory
+        every thread before returning.  Ctrl-C stops every thread at a clean point (between
+        two guest entries) and, once all are joined, is delivered to the caller's SIGINT
+        handler (by default a KeyboardInterrupt: see DeferredSigint).  The memory
         manager's shootdown is ours meanwhile."""
         self.threads = [threading.Thread(target=self._thread, args=(p, until, max_ns),
                                          name=f"pcpu{p.index}", daemon=True)
                         for p in self.loop.pcpus]
         self.hv.mm.shootdown = self.engines
         try:
-            self._start_and_join()
+            with DeferredSigint() as sigint:
+                self._start_and_join(sigint)
         finally:
             self.hv.mm.shootdown = NO_SHOOTDOWN
+            self.hv.now = self.loop.global_now
         if self.error is not None:
             raise self.error
-        self.hv.now = self.loop.global_now
         return self.why or "idle"
 
-    def _start_and_join(self) -> None:
+    def _start_and_join(self, sigint: DeferredSigint) -> None:
+        """Start the threads and wait until every one has ended; once Ctrl-C came, tell
+        them to stop.  (Thread.join is only safe because no KeyboardInterrupt is raised
+        meanwhile: one raised inside it marks the thread being joined as ended although it
+        still runs, CPython gh-90882, and the toolstack then destroyed the domains under
+        it.)"""
         for thread in self.threads:
             thread.start()
-        try:
-            for thread in self.threads:
-                while thread.is_alive():
-                    thread.join(0.05)
-        except KeyboardInterrupt:
-            self._stop("interrupted")
-            for thread in self.threads:
-                thread.join()
-            raise
+        for thread in self.threads:
+            while thread.is_alive():
+                thread.join(JOIN_POLL_S)
+                if sigint.came and self.why is None:
+                    self._stop("interrupted")
 
     def _stop(self, why: str) -> None:
         with self.wake:
@@ -202,7 +244,7 @@ class RealtimeRunner:
                     if self._ahead(pcpu, max_ns):
                         self.wake.wait(IDLE_WAIT_S)
                         continue
-                    self.loop._advance(pcpu, max_ns, self._run_quantum)
+                    self.loop._advance(pcpu, max_ns, self.quanta)
                     self.wake.notify_all()
         except BaseException as err:     # re-raised by run(); the other threads stop
             self.error = err
@@ -230,81 +272,15 @@ class RealtimeRunner:
         self.wake.wait(IDLE_WAIT_S)
         return None
 
-    def _run_quantum(self, pcpu: Pcpu, max_ns: int | None) -> None:
-        """Like `Loop._run_quantum` (lock held on entry and exit)."""
-        hv = self.hv
-        vcpu = pcpu.current
-        assert vcpu is not None
-        now = start = pcpu.clock
-        limit = self._limit(pcpu, max_ns)
-        pcpu.yielded = False
-        while vcpu.runnable and not hv.deferred and not pcpu.yielded and self.why is None:
-            hv.now = now
-            deadline = hv.next_deadline()
-            stop = min(limit, deadline) if deadline is not None else limit
-            if pcpu.resched_at is not None:
-                stop = min(stop, max(pcpu.resched_at, now))
-            if stop <= now:
-                break
-            now = self._enter(pcpu, vcpu, now, stop - now)
-            if deadline is not None and deadline <= now:
-                break
-        hv.now = pcpu.clock = now
-        pcpu.busy_ns += now - start
-        if vcpu.state == VcpuState.BLOCKED and hv.tracer is not None:
-            hv.tracer.block(vcpu, now)
-
-    def _limit(self, pcpu: Pcpu, max_ns: int | None) -> int:
-        """Where this quantum must end at the latest: `Loop._stop` with REALTIME_QUANTUM_NS
-        (a longer run per lock round-trip is what lets the pCPUs overlap)."""
-        candidates = [pcpu.slice_end, pcpu.clock + REALTIME_QUANTUM_NS]
-        for when in (self.hv.sched.next_tick(pcpu.index), pcpu.resched_at, max_ns):
-            if when is not None:
-                candidates.append(when)
-        return min(candidates)
-
-    def _enter(self, pcpu: Pcpu, vcpu: Vcpu, now: int, ns: int) -> int:
-        """Enter `vcpu` once at virtual time `now`; return the time after its exit."""
-        hv = self.hv
-        stop = now + ns
-        try:
-            hv.now, hv.current = now, vcpu
-            hv._refresh_time(vcpu)
-            if hv.events.upcall_pending(vcpu) and not hv.events.upcall_masked(vcpu):
-                if hv.tracer is not None:
-                    hv.tracer.upcall(vcpu, now)
-                bounce_event(hv, vcpu)
-            exit = self._run_unlocked(vcpu, max(ns_to_instructions(ns), 1))
-            elapsed = instructions_to_ns(exit.retired)
-            now += elapsed
-            hv.now, hv.current, hv.preempt_at = now, vcpu, stop
-            vcpu.cpu_time_ns += elapsed
-            vcpu.instructions += exit.retired
-            hv.loop.yielded = False
-            self._handle(vcpu, exit)
-            pcpu.yielded = pcpu.yielded or hv.loop.yielded
-        except BounceError as err:
-            hv.crash(vcpu.domain, str(err), vcpu)
-        except Exception as err:   # a hypervisor bug must not take the host down
-            if hv.strict:
-                raise
-            hv.crash(vcpu.domain, f"internal hypervisor error: {err!r}", vcpu)
-        finally:
-            hv.current, hv.preempt_at = None, None
-        return max(now, hv.now)      # with the hypercall work charged (hv.charge)
-
-    def _handle(self, vcpu: Vcpu, exit: Exit) -> None:
-        if exit.reason == ExitReason.HYPERCALL:
-            dispatch.hypercall(self.hv, vcpu)
-        elif exit.reason == ExitReason.TRAP:
-            bounce_trap(self.hv, vcpu, exit.trap)
-        elif exit.reason == ExitReason.HALT:
-            raise BounceError("halt executed outside ring 0")
-
     def _run_unlocked(self, vcpu: Vcpu, budget: int) -> Exit:
-        """engine.run with the hypervisor lock released (and the engine's own lock held).
-        A shootdown may have held the engine lock in between and changed the vCPU's lot
+        """Our RunEngine (paravisor.hypervisor.loop): engine.run with the hypervisor lock
+        released and the engine's own lock held.  Other threads move `hv.now` to their
+        pCPU's clock and enter their own vCPUs meanwhile, so the state of this entry
+        (hv.now, hv.current, hv.preempt_at) is put back once the lock is ours again.  A
+        shootdown may have held the engine lock in between and changed the vCPU's lot
         (its domain destroyed, say): then nothing runs (KICK, 0 retired)."""
+        hv = self.hv
+        entry = hv.now, hv.current, hv.preempt_at
         engine = vcpu.domain.engine
         engine_lock = self.engines.lock_of(engine)
         self.lock.release()
@@ -315,6 +291,7 @@ class RealtimeRunner:
                 return engine.run(vcpu.cpu, budget)
         finally:
             self.lock.acquire()
+            hv.now, hv.current, hv.preempt_at = entry
 
 
 def run_realtime(hv: Hypervisor, *, until: Callable[[], bool] | None = None,

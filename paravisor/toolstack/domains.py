@@ -214,12 +214,17 @@ class Toolstack:
         return bool(self.guests) or bool(self.hv.deferred)
 
     def destroy_all(self) -> None:
-        """Ctrl-C or the end of a launch: every guest down, consoles drained first."""
+        """Ctrl-C or the end of a launch: every guest down, consoles drained first.  A
+        guest still running ends "destroyed (interrupted)"; one that had already shut
+        down (its ending not handled yet when the run stopped) keeps its own ending."""
         for dom in list(self.guests.values()):
             self.consoles.disconnect(dom)
-            if not dom.is_shutdown:
+            if dom.is_shutdown:
+                text = dom.describe_end()
+            else:
                 self.hv.shutdown(dom, ShutdownReason.POWEROFF, message="destroyed by toolstack")
-            self.endings.append(Ending(dom.name, dom.domid, dom.shutdown_reason,
-                                       "destroyed (interrupted)", "destroy"))
+                text = "destroyed (interrupted)"
+            self.endings.append(Ending(dom.name, dom.domid, dom.shutdown_reason, text,
+                                       "destroy", dom.shutdown_code))
             self.hv.destroy(dom)
         self.guests.clear()
