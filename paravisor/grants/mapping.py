@@ -2,8 +2,8 @@
 release of a destroyed domain's mappings.
 
 A mapping is a pin (paravisor.grants.pins) recorded in the mapper's maptrack under a
-handle, plus mm.grant_maps[(mapper, frame, writable)], the authority that lets the mapper's
-L1 hold a foreign entry.  A host mapping also holds that L1 entry (written through
+handle, plus a grant-map record in mm (mm.external.record_grant_map), the authority that
+lets the mapper's L1 hold a foreign entry.  A host mapping also holds that L1 entry (written through
 mm.pagetable.mod_l1_entry_grant at a recorded (table, index)); a service mapping holds no
 entry: dom0's Python backends read and write the frame through a GrantMapping handle.
 
@@ -37,6 +37,7 @@ from paravisor.isa.table import (
     l2_index,
     pte_frame,
 )
+from paravisor.mm.external import forget_grant_map, record_grant_map
 from paravisor.mm.frametable import PageType
 from paravisor.mm.pagetable import entry_maddr, mod_l1_entry, mod_l1_entry_grant
 
@@ -80,16 +81,13 @@ def _establish(hv: Hypervisor, mapper: Domain, granter: int, ref: int,
     status, act = pin_grant(hv, table, ref, mapper.domid, writable)
     if status:
         return status, None
-    hv.mm.grant_maps[(mapper.domid, act.frame, writable)] += 1
+    record_grant_map(hv.mm, mapper.domid, act.frame, writable)
     return Gntst.GNTST_okay, Mapping(mapper.domid, granter, table, ref, act.frame, writable)
 
 
 def _teardown(hv: Hypervisor, mapping: Mapping) -> None:
     """Undo _establish: drop the authority and the pin."""
-    key = (mapping.mapper, mapping.frame, mapping.writable)
-    hv.mm.grant_maps[key] -= 1
-    if not hv.mm.grant_maps[key]:
-        del hv.mm.grant_maps[key]
+    forget_grant_map(hv.mm, mapping.mapper, mapping.frame, mapping.writable)
     unpin_grant(hv, mapping.table, mapping.ref, mapping.writable)
     grant_tables(hv).forget_if_unused(mapping.table)
 

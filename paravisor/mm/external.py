@@ -1,4 +1,5 @@
-"""References held outside page tables: grant pins and dom0 services' foreign maps.
+"""References held outside page tables (grant pins, dom0 services' foreign maps) and the
+grant mappings that authorise foreign L1 entries.
 
 Whenever the host reaches a guest frame without a page-table entry -- a grant pinned for a
 map or a copy, a dom0 service mapping a domain's XenStore or console ring -- it holds what
@@ -11,6 +12,12 @@ XenStore ring as an L1 table and let xenstored's reply bytes become unvalidated 
 Every hold is registered in `mm.holds` under (holder, owner, mfn, writable), so the
 invariant checker (paravisor.mm.invariants) recounts them, checks each against the frame
 table and can say who holds what.  Nothing outside this module edits those counts.
+
+A live grant mapping is recorded in `mm.grant_maps` under (mapper, mfn, writable) by
+`record_grant_map` and dropped by `forget_grant_map`: that record is the authority that
+lets the mapper's L1 tables hold an entry for another domain's frame
+(pagetable.mod_l1_entry_grant; invariant 4).  paravisor.grants decides when a mapping
+exists; only these two functions edit the record.
 """
 
 from __future__ import annotations
@@ -68,3 +75,21 @@ def held_refs(mm: MemoryManager) -> tuple[Counter[int], Counter[int]]:
 def holders_of(mm: MemoryManager, mfn: int) -> list[Hold]:
     """Every hold on `mfn` (for messages and tests)."""
     return sorted(key for key in mm.holds if key[2] == mfn)
+
+
+def record_grant_map(mm: MemoryManager, mapper: int, mfn: int, writable: bool) -> None:
+    """Domain `mapper` now holds one more grant mapping of `mfn` (a writable one if
+    `writable`); the grant itself is pinned by the caller (hold_frame)."""
+    mm.grant_maps[(mapper, mfn, writable)] += 1
+
+
+def forget_grant_map(mm: MemoryManager, mapper: int, mfn: int, writable: bool) -> None:
+    """Drop one record taken by record_grant_map (MMBug if there is none)."""
+    key = (mapper, mfn, writable)
+    if mm.grant_maps[key] <= 0:
+        del mm.grant_maps[key]
+        raise MMBug(f"domain {mapper} forgets a grant mapping of frame {mfn:#x} "
+                    f"(writable={writable}) it does not hold")
+    mm.grant_maps[key] -= 1
+    if not mm.grant_maps[key]:
+        del mm.grant_maps[key]

@@ -46,7 +46,7 @@ from paravisor.mm.consts import (
     UVMF_LOCAL,
     UVMF_TLB_FLUSH,
 )
-from paravisor.mm.frametable import MemoryDomain, MemoryManager, PageType
+from paravisor.mm.frametable import MemoryDomain, MemoryManager, PageType, set_gpfn_from_mfn
 from paravisor.mm.invariants import debug_check
 from paravisor.mm.pagetable import (
     entry_maddr,
@@ -130,7 +130,7 @@ def _machphys_update(mm: MemoryManager, subject: MemoryDomain, mfn: int, pfn: in
     """m2p[mfn] = pfn for a frame the subject domain owns."""
     if not mm.valid_mfn(mfn) or mm.frames[mfn].owner != subject.domid:
         return -Errno.EINVAL
-    mm.m2p[mfn] = pfn
+    set_gpfn_from_mfn(mm, mfn, pfn)
     return 0
 
 
