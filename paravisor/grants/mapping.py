@@ -3,9 +3,11 @@ release of a destroyed domain's mappings.
 
 A mapping is a pin (paravisor.grants.pins) recorded in the mapper's maptrack under a
 handle, plus a grant-map record in mm (mm.external.record_grant_map), the authority that
-lets the mapper's L1 hold a foreign entry.  A host mapping also holds that L1 entry (written through
-mm.pagetable.mod_l1_entry_grant at a recorded (table, index)); a service mapping holds no
-entry: dom0's Python backends read and write the frame through a GrantMapping handle.
+lets the mapper's L1 hold a foreign entry.  A host mapping also holds that L1 entry,
+installed by mm.pagetable.mod_l1_entry_grant at a recorded (table, index) and removed by
+mm.pagetable.destroy_grant_host_mapping; a service mapping holds no entry: dom0's Python
+backends read and write the frame through a GrantMapping handle.  Nothing here reads or
+writes a page table or a count itself (docs/design.md, 'Conventions' 18).
 
 Handles are single-use (the XSA-224 lesson): each map returns a fresh number, unmapping it
 retires it, so a second unmap of the same handle gets GNTST_bad_handle and cannot drop a
@@ -24,22 +26,9 @@ from paravisor.errors import UserError
 from paravisor.grants.pins import pin_grant, unpin_grant
 from paravisor.grants.registry import grant_tables
 from paravisor.grants.table import GrantTable
-from paravisor.isa.table import (
-    PAGE_MASK,
-    PAGE_SHIFT,
-    PAGE_SIZE,
-    PTE_A,
-    PTE_D,
-    PTE_P,
-    PTE_U,
-    PTE_W,
-    l1_index,
-    l2_index,
-    pte_frame,
-)
+from paravisor.isa.table import PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, PTE_A, PTE_D, PTE_P, PTE_U, PTE_W
 from paravisor.mm.external import forget_grant_map, record_grant_map
-from paravisor.mm.frametable import PageType
-from paravisor.mm.pagetable import entry_maddr, mod_l1_entry, mod_l1_entry_grant
+from paravisor.mm.pagetable import destroy_grant_host_mapping, l1_slot, mod_l1_entry_grant
 
 if TYPE_CHECKING:
     from paravisor.domain import Domain, Vcpu
@@ -93,15 +82,11 @@ def _teardown(hv: Hypervisor, mapping: Mapping) -> None:
 
 
 def _host_l1(hv: Hypervisor, vcpu: Vcpu, va: int) -> tuple[int, int] | None:
-    """(L1 table mfn, index) mapping `va` in the vCPU's current address space, or None."""
-    mem = vcpu.domain.mem
-    base = mem.guest_table[mem.vcpu_id(vcpu.cpu)]
-    if base is None or va & PAGE_MASK or not 0 <= va <= 0xFFFF_FFFF:
+    """(L1 table mfn, index) mapping page-aligned `va` in the vCPU's current address
+    space, or None."""
+    if va & PAGE_MASK or not 0 <= va <= 0xFFFF_FFFF:
         return None
-    l2e = hv.memory.read32(entry_maddr(base, l2_index(va)))
-    if not l2e & PTE_P:
-        return None
-    return pte_frame(l2e), l1_index(va)
+    return l1_slot(hv.mm, vcpu.domain.mem, vcpu.cpu, va)
 
 
 def map_grant_ref(hv: Hypervisor, vcpu: Vcpu, host_addr: int, flags: int, ref: int,
@@ -151,13 +136,7 @@ def release_mapping(hv: Hypervisor, handle: int, mapping: Mapping) -> None:
     its entries hold nothing), then its authority and pin."""
     del grant_tables(hv).maptrack_of(mapping.mapper)[handle]
     if mapping.pte is not None:
-        table_mfn, index = mapping.pte
-        page = hv.mm.frames[table_mfn]
-        pte = hv.memory.read32(entry_maddr(table_mfn, index))
-        if (page.is_table and page.type == PageType.L1_TABLE
-                and page.owner == mapping.mapper and pte & PTE_P
-                and pte_frame(pte) == mapping.frame):
-            mod_l1_entry(hv.mm, table_mfn, index, 0)
+        destroy_grant_host_mapping(hv.mm, *mapping.pte, mapping.mapper, mapping.frame)
     _teardown(hv, mapping)
 
 

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 
 from paravisor.abi.errno import Errno
 from paravisor.isa.engine import CPUState
-from paravisor.isa.table import CR, PAGE_MASK, PAGE_SHIFT, PTE_P, l1_index, l2_index, pte_frame
+from paravisor.isa.table import CR, PAGE_MASK, PAGE_SHIFT
 from paravisor.mm.consts import (
     DOMID_SELF,
     MMU_CMD_MASK,
@@ -49,8 +49,8 @@ from paravisor.mm.consts import (
 from paravisor.mm.frametable import MemoryDomain, MemoryManager, PageType, set_gpfn_from_mfn
 from paravisor.mm.invariants import debug_check
 from paravisor.mm.pagetable import (
-    entry_maddr,
     get_page_and_type,
+    l1_slot,
     mod_l1_entry,
     mod_l2_entry,
     put_page_and_type,
@@ -143,13 +143,10 @@ def update_va_mapping(mm: MemoryManager, dom: MemoryDomain, cpu: CPUState, va: i
     pointer or `va`'s L2 entry is not present."""
     if not _is_word(va, pte, flags):
         return -Errno.EINVAL
-    base = dom.guest_table[dom.vcpu_id(cpu)]
-    if base is None:
+    slot = l1_slot(mm, dom, cpu, va)
+    if slot is None:
         return -Errno.EINVAL
-    l2e = mm.memory.read32(entry_maddr(base, l2_index(va)))
-    if not l2e & PTE_P:
-        return -Errno.EINVAL
-    rc = mod_l1_entry(mm, pte_frame(l2e), l1_index(va), pte)
+    rc = mod_l1_entry(mm, *slot, pte)
     if rc == 0:
         _uvmf_flush(dom, cpu, flags)
     debug_check(mm)
