@@ -1,5 +1,5 @@
-"""Grant mappings: map_grant_ref / unmap_grant_ref, the dom0-service mapping API, and the
-release of a destroyed domain's mappings.
+"""Grant mappings: map_grant_ref / unmap_grant_ref, the dom0-service mapping API, and
+release_mapping (unmap, and the teardown of a destroyed mapper: registry.py).
 
 A mapping is a pin (paravisor.grants.pins) recorded in the mapper's maptrack under a
 handle, plus a grant-map record in mm (mm.external.record_grant_map), the authority that
@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING
 from paravisor.abi.consts import Gntmap, Gntst
 from paravisor.errors import UserError
 from paravisor.grants.pins import pin_grant, unpin_grant
-from paravisor.grants.registry import grant_tables
 from paravisor.grants.table import GrantTable
 from paravisor.isa.table import PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, PTE_A, PTE_D, PTE_P, PTE_U, PTE_W
 from paravisor.mm.external import forget_grant_map, record_grant_map
@@ -61,7 +60,7 @@ class GrantError(UserError):
 def _establish(hv: Hypervisor, mapper: Domain, granter: int, ref: int,
                writable: bool) -> tuple[int, Mapping | None]:
     """Pin and record the authority for a new mapping (not yet in the maptrack)."""
-    tables = grant_tables(hv)
+    tables = hv.grants
     table = tables.lookup(granter)
     if table is None:
         return Gntst.GNTST_bad_domain, None
@@ -78,7 +77,7 @@ def _teardown(hv: Hypervisor, mapping: Mapping) -> None:
     """Undo _establish: drop the authority and the pin."""
     forget_grant_map(hv.mm, mapping.mapper, mapping.frame, mapping.writable)
     unpin_grant(hv, mapping.table, mapping.ref, mapping.writable)
-    grant_tables(hv).forget_if_unused(mapping.table)
+    hv.grants.forget_if_unused(mapping.table)
 
 
 def _host_l1(hv: Hypervisor, vcpu: Vcpu, va: int) -> tuple[int, int] | None:
@@ -113,13 +112,13 @@ def map_grant_ref(hv: Hypervisor, vcpu: Vcpu, host_addr: int, flags: int, ref: i
         return Gntst.GNTST_general_error, 0
     mapping.pte, mapping.va = where, host_addr
     _flush(vcpu.domain)
-    return Gntst.GNTST_okay, grant_tables(hv).track(mapping)
+    return Gntst.GNTST_okay, hv.grants.track(mapping)
 
 
 def unmap_grant_ref(hv: Hypervisor, vcpu: Vcpu, host_addr: int, handle: int) -> int:
     """GNTTABOP_unmap_grant_ref for one op: the GNTST_* status.  Afterwards the mapping's
     L1 entry (if it still maps the frame) is cleared and the handle is retired."""
-    tables = grant_tables(hv)
+    tables = hv.grants
     mapping = tables.maptrack_of(vcpu.domid).get(handle)
     if mapping is None or mapping.pte is None:
         return Gntst.GNTST_bad_handle
@@ -134,16 +133,10 @@ def release_mapping(hv: Hypervisor, handle: int, mapping: Mapping) -> None:
     """Remove a tracked mapping: its L1 entry if the table is still a validated L1 whose
     entry maps the frame (else the guest already replaced it, or the table was demoted and
     its entries hold nothing), then its authority and pin."""
-    del grant_tables(hv).maptrack_of(mapping.mapper)[handle]
+    del hv.grants.maptrack_of(mapping.mapper)[handle]
     if mapping.pte is not None:
         destroy_grant_host_mapping(hv.mm, *mapping.pte, mapping.mapper, mapping.frame)
     _teardown(hv, mapping)
-
-
-def release_domain_mappings(hv: Hypervisor, domid: int) -> None:
-    """A mapping domain is going away: release every mapping it holds."""
-    for handle, mapping in sorted(grant_tables(hv).maptrack_of(domid).items()):
-        release_mapping(hv, handle, mapping)
 
 
 def _flush(dom: Domain) -> None:
@@ -162,7 +155,7 @@ class GrantMapping:
         if status:
             raise GrantError(status, f"cannot map grant {ref} of domain {granter}")
         self.hv, self.mapping = hv, mapping
-        self.handle = grant_tables(hv).track(mapping)
+        self.handle = hv.grants.track(mapping)
         self.base = mapping.frame << PAGE_SHIFT
         self.mapped = True
 
@@ -188,12 +181,12 @@ class GrantMapping:
         """Release the mapping (idempotent: the handle is released once)."""
         if self.mapped:
             self.mapped = False
-            track = grant_tables(self.hv).maptrack_of(self.mapping.mapper)
+            track = self.hv.grants.maptrack_of(self.mapping.mapper)
             if track.get(self.handle) is self.mapping:
                 release_mapping(self.hv, self.handle, self.mapping)
 
     def _check(self, offset: int, length: int, write: bool) -> None:
-        track = grant_tables(self.hv).maptrack_of(self.mapping.mapper)
+        track = self.hv.grants.maptrack_of(self.mapping.mapper)
         if not self.mapped or track.get(self.handle) is not self.mapping:
             raise GrantError(Gntst.GNTST_bad_handle, "grant is no longer mapped")
         if write and not self.mapping.writable:

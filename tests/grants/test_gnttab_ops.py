@@ -250,8 +250,7 @@ def test_copy_refusals(world, source, dest, length, flags, expected):
 def test_maptrack_limit_gives_no_space(world):
     a, _ = world.guests
     ref = world.grant(a, world.dom0, world.fresh_frame(a), readonly=True)
-    from paravisor.grants import grant_tables
-    grant_tables(world.hv).table_of(world.dom0.dom).max_maptrack = 2
+    world.hv.grants.table_of(world.dom0.dom).max_maptrack = 2
     first = map_grant(world.hv, world.dom0.dom, a.dom.domid, ref, readonly=True)
     map_grant(world.hv, world.dom0.dom, a.dom.domid, ref, readonly=True)
     with pytest.raises(GrantError) as err:

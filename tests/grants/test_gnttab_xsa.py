@@ -5,7 +5,7 @@ import pytest
 
 from paravisor.abi import Gntmap, Gntst, GnttabMisc, Gtf
 from paravisor.abi.errno import Errno
-from paravisor.grants import grant_tables, map_grant
+from paravisor.grants import map_grant
 from paravisor.isa.table import PAGE_SHIFT, PTE_A, PTE_D, PTE_P, PTE_W
 from paravisor.mm.invariants import verify
 from paravisor.mm.pagetable import read_table
@@ -162,7 +162,7 @@ def test_destroying_the_granter_keeps_mapped_frames_until_unmapped(world):
     assert world.unmap(b, va, handle) == Gntst.GNTST_okay
     assert world.hv.mm.is_free(frame)
     assert domid not in world.hv.mm.domains
-    assert domid not in grant_tables(world.hv).tables
+    assert domid not in world.hv.grants.tables
     verify(world.hv.mm)
 
 
