@@ -51,7 +51,7 @@ from paravisor.isa.engine import Engine, ExitReason
 from paravisor.isa.interpreter import Interpreter
 from paravisor.isa.memory import MachineMemory
 from paravisor.mm import reservation
-from paravisor.mm.frametable import MemoryDomain, MemoryManager
+from paravisor.mm.frametable import MemoryDomain, MemoryManager, free_xen_page
 from paravisor.sched.credit import CreditScheduler
 from paravisor.sched.interface import Scheduler
 from paravisor.trace import Tracer
@@ -243,6 +243,8 @@ class Hypervisor:
         self.grants.release_mappings_of(dom.domid)
         reservation.relinquish(self.mm, dom.mem)
         self.grants.retire_table(dom.domid)
+        if dom.shared_info_mfn and free_xen_page(self.mm, dom.shared_info_mfn):
+            dom.shared_info_mfn = 0       # the builder's; nothing maps it any more
 
     def contain(self, domid: int | None, what: str, fn: Callable[..., object],
                 *args: object) -> None:
