@@ -25,8 +25,8 @@ from paravisor.abi.consts import Gntmap, Gntst
 from paravisor.errors import UserError
 from paravisor.grants.pins import pin_grant, unpin_grant
 from paravisor.grants.table import GrantTable
-from paravisor.isa.table import PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, PTE_A, PTE_D, PTE_P, PTE_U, PTE_W
-from paravisor.mm.external import forget_grant_map, record_grant_map
+from paravisor.isa.table import PAGE_MASK, PAGE_SHIFT, PTE_A, PTE_D, PTE_P, PTE_U, PTE_W
+from paravisor.mm.external import HostMapping, Refusal, forget_grant_map, record_grant_map
 from paravisor.mm.pagetable import destroy_grant_host_mapping, l1_slot, mod_l1_entry_grant
 
 if TYPE_CHECKING:
@@ -118,8 +118,7 @@ def map_grant_ref(hv: Hypervisor, vcpu: Vcpu, host_addr: int, flags: int, ref: i
 def unmap_grant_ref(hv: Hypervisor, vcpu: Vcpu, host_addr: int, handle: int) -> int:
     """GNTTABOP_unmap_grant_ref for one op: the GNTST_* status.  Afterwards the mapping's
     L1 entry (if it still maps the frame) is cleared and the handle is retired."""
-    tables = hv.grants
-    mapping = tables.maptrack_of(vcpu.domid).get(handle)
+    mapping = hv.grants.mapping_of(vcpu.domid, handle)
     if mapping is None or mapping.pte is None:
         return Gntst.GNTST_bad_handle
     if host_addr != mapping.va:
@@ -144,55 +143,41 @@ def _flush(dom: Domain) -> None:
         vcpu.cpu.flush_tlb()
 
 
-class GrantMapping:
+_GNTST_OF = {Refusal.UNMAPPED: Gntst.GNTST_bad_handle,
+             Refusal.READ_ONLY: Gntst.GNTST_permission_denied,
+             Refusal.OUTSIDE: Gntst.GNTST_bad_copy_arg}
+
+
+class GrantMapping(HostMapping):
     """A dom0 service's mapping of a granted page: no page tables, a maptrack entry and a
-    counted reference (like ForeignPage).  Read-only mappings refuse writes; after
-    `unmap()` every access raises GrantError."""
+    pin (like ForeignPage's hold).  Read-only mappings refuse writes; after `unmap()`
+    every access raises GrantError."""
 
     def __init__(self, hv: Hypervisor, mapper: Domain, granter: int, ref: int,
                  readonly: bool = False) -> None:
         status, mapping = _establish(hv, mapper, granter, ref, not readonly)
         if status:
             raise GrantError(status, f"cannot map grant {ref} of domain {granter}")
+        super().__init__(hv.memory, mapping.frame, mapping.writable)
         self.hv, self.mapping = hv, mapping
         self.handle = hv.grants.track(mapping)
-        self.base = mapping.frame << PAGE_SHIFT
         self.mapped = True
 
     @property
-    def writable(self) -> bool:
-        return self.mapping.writable
+    def live(self) -> bool:
+        """Mapped, and the handle still names this mapping (a destroyed mapper's
+        mappings are released by the registry)."""
+        return self.mapped and self.hv.grants.mapping_of(self.mapping.mapper,
+                                                         self.handle) is self.mapping
 
-    def read(self, offset: int, length: int) -> bytes:
-        self._check(offset, length, write=False)
-        return self.hv.memory.read(self.base + offset, length)
-
-    def write(self, offset: int, data: bytes) -> None:
-        self._check(offset, len(data), write=True)
-        self.hv.memory.write(self.base + offset, data)
-
-    def read32(self, offset: int) -> int:
-        return int.from_bytes(self.read(offset, 4), "little")
-
-    def write32(self, offset: int, value: int) -> None:
-        self.write(offset, (value & 0xFFFF_FFFF).to_bytes(4, "little"))
+    def refusal(self, why: Refusal) -> Exception:
+        return GrantError(_GNTST_OF[why], why.value)
 
     def unmap(self) -> None:
         """Release the mapping (idempotent: the handle is released once)."""
-        if self.mapped:
-            self.mapped = False
-            track = self.hv.grants.maptrack_of(self.mapping.mapper)
-            if track.get(self.handle) is self.mapping:
-                release_mapping(self.hv, self.handle, self.mapping)
-
-    def _check(self, offset: int, length: int, write: bool) -> None:
-        track = self.hv.grants.maptrack_of(self.mapping.mapper)
-        if not self.mapped or track.get(self.handle) is not self.mapping:
-            raise GrantError(Gntst.GNTST_bad_handle, "grant is no longer mapped")
-        if write and not self.mapping.writable:
-            raise GrantError(Gntst.GNTST_permission_denied, "grant is mapped read-only")
-        if offset < 0 or length < 0 or offset + length > PAGE_SIZE:
-            raise GrantError(Gntst.GNTST_bad_copy_arg, "access outside the granted page")
+        if self.live:
+            release_mapping(self.hv, self.handle, self.mapping)
+        self.mapped = False
 
 
 def map_grant(hv: Hypervisor, mapper: Domain, granter: int, ref: int,

@@ -75,6 +75,10 @@ class GrantTables:
     def maptrack_of(self, domid: int) -> dict[int, object]:
         return self.maptracks.setdefault(domid, {})
 
+    def mapping_of(self, mapper: int, handle: int) -> object | None:
+        """The live mapping `mapper` holds under `handle`, or None."""
+        return self.maptracks.get(mapper, {}).get(handle)
+
     def track(self, mapping) -> int:
         """Record a mapping in its mapper's maptrack; its new, never reused handle."""
         handle = self._next_handle.get(mapping.mapper, 0)

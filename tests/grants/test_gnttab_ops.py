@@ -199,11 +199,16 @@ def test_service_readonly_mapping_refuses_writes_and_bounds(world):
         map_grant(world.hv, world.dom0.dom, a.dom.domid, ref)
     assert err.value.status == Gntst.GNTST_general_error
     mapping = map_grant(world.hv, world.dom0.dom, a.dom.domid, ref, readonly=True)
-    with pytest.raises(GrantError):
+    with pytest.raises(GrantError) as err:
         mapping.write(0, b"x")
-    with pytest.raises(GrantError):
+    assert err.value.status == Gntst.GNTST_permission_denied
+    with pytest.raises(GrantError) as err:
         mapping.read(4090, 10)
+    assert err.value.status == Gntst.GNTST_bad_copy_arg
     mapping.unmap()
+    with pytest.raises(GrantError) as err:
+        mapping.read(0, 1)
+    assert err.value.status == Gntst.GNTST_bad_handle
 
 
 def test_copy_from_and_to_a_grant_touches_exactly_the_range(world):
