@@ -235,9 +235,7 @@ class Hypervisor:
         self.events.close_all(dom)
         for vcpu in dom.vcpus:
             self.sched.remove_vcpu(vcpu)
-            forget = getattr(dom.engine, "forget", None)
-            if forget is not None:
-                forget(vcpu.cpu)
+            dom.engine.forget(vcpu.cpu)
         # Once each, in this order (paravisor/grants/registry.py): its grant mappings of
         # other domains' frames go before its page tables do, its table after its memory.
         self.grants.release_mappings_of(dom.domid)
