@@ -7,7 +7,8 @@ lets the mapper's L1 hold a foreign entry.  A host mapping also holds that L1 en
 installed by mm.pagetable.mod_l1_entry_grant at a recorded (table, index) and removed by
 mm.pagetable.destroy_grant_host_mapping; a service mapping holds no entry: dom0's Python
 backends read and write the frame through a GrantMapping handle.  Nothing here reads or
-writes a page table or a count itself (docs/design.md, 'Conventions' 18).
+writes a page table or a count itself (docs/design.md, 'Conventions' 18), and nothing
+flushes: the entry writes flush the TLBs that walked the table (PV32's coherent TLB).
 
 Handles are single-use (the XSA-224 lesson): each map returns a fresh number, unmapping it
 retires it, so a second unmap of the same handle gets GNTST_bad_handle and cannot drop a
@@ -111,7 +112,6 @@ def map_grant_ref(hv: Hypervisor, vcpu: Vcpu, host_addr: int, flags: int, ref: i
         _teardown(hv, mapping)
         return Gntst.GNTST_general_error, 0
     mapping.pte, mapping.va = where, host_addr
-    _flush(vcpu.domain)
     return Gntst.GNTST_okay, hv.grants.track(mapping)
 
 
@@ -124,7 +124,6 @@ def unmap_grant_ref(hv: Hypervisor, vcpu: Vcpu, host_addr: int, handle: int) -> 
     if host_addr != mapping.va:
         return Gntst.GNTST_general_error
     release_mapping(hv, handle, mapping)
-    _flush(vcpu.domain)
     return Gntst.GNTST_okay
 
 
@@ -136,11 +135,6 @@ def release_mapping(hv: Hypervisor, handle: int, mapping: Mapping) -> None:
     if mapping.pte is not None:
         destroy_grant_host_mapping(hv.mm, *mapping.pte, mapping.mapper, mapping.frame)
     _teardown(hv, mapping)
-
-
-def _flush(dom: Domain) -> None:
-    for vcpu in dom.vcpus:
-        vcpu.cpu.flush_tlb()
 
 
 _GNTST_OF = {Refusal.UNMAPPED: Gntst.GNTST_bad_handle,

@@ -13,8 +13,11 @@ own tables are not offered here (they go through grant tables).  An unprivileged
 naming another domain, or an unknown domain, gets -ESRCH (Xen's get_pg_owner failing).
 
 TLBs: PV32's TLB is architecturally coherent (engines watch the page-table frames they
-walk), so flushes are hints.  We still flush: a successful mmu_update flushes every vCPU of
-the subject domain, NEW_BASEPTR flushes its vCPU, and the flush requests flush what they name.
+walk; docs/isa.md section 4), so flushes are hints.  mmu_update asks for none: the entry
+writes themselves flush, once, the vCPUs that walked the tables written, and nobody else
+holds a translation through them.  NEW_BASEPTR, the UVMF_* flags and the flush requests
+flush what they name; after a write that already flushed, that second flush finds an empty
+TLB and does nothing (isa.mmu.Mmu.flush).
 """
 
 from __future__ import annotations
@@ -95,8 +98,6 @@ def mmu_update(mm: MemoryManager, dom: MemoryDomain, requests: Iterable[tuple[in
         if rc:
             break
         done += 1
-    if done:
-        flush_domain_tlbs(subject)
     debug_check(mm)
     return rc, done
 
