@@ -35,12 +35,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
+from paravisor.abi import DOMID_SELF
 from paravisor.hypervisor.builder import build_domain, parse_image
 from paravisor.isa.interpreter import Interpreter
 from paravisor.isa.mmu import Mmu
 from paravisor.jit import JitEngine
 from paravisor.mm import pv_mmu
-from paravisor.mm.consts import DOMID_SELF
 from paravisor.testing.guests import tlb_wipes
 from paravisor.testing.host import Host
 from paravisor.toolchain.cc import build_program

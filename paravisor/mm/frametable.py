@@ -29,9 +29,10 @@ from collections import Counter
 from collections.abc import Callable
 from enum import Enum
 
+from paravisor.abi import DOMID_FIRST_RESERVED, DOMID_XEN
 from paravisor.isa.engine import CPUState
 from paravisor.isa.memory import MachineMemory
-from paravisor.mm.consts import DOMID_FIRST_RESERVED, DOMID_XEN, INVALID_M2P_ENTRY, INVALID_MFN
+from paravisor.mm.consts import INVALID_M2P_ENTRY, INVALID_MFN
 from paravisor.mm.shootdown import NO_SHOOTDOWN, Shootdown
 
 

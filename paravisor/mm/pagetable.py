@@ -28,6 +28,7 @@ Functions return 0 or a negative errno, as hypercalls do.
 
 from __future__ import annotations
 
+from paravisor.abi import DOMID_XEN
 from paravisor.abi.errno import Errno
 from paravisor.isa.engine import CPUState
 from paravisor.isa.table import (
@@ -41,7 +42,7 @@ from paravisor.isa.table import (
     l2_index,
     pte_frame,
 )
-from paravisor.mm.consts import DOMID_XEN, PTE_ALLOWED_FLAGS, PTE_FLAG_BITS
+from paravisor.mm.consts import PTE_ALLOWED_FLAGS, PTE_FLAG_BITS
 from paravisor.mm.frametable import (
     TABLE_TYPES,
     MemoryDomain,

@@ -24,12 +24,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from paravisor.abi.errno import Errno
-from paravisor.isa.engine import CPUState
-from paravisor.isa.table import CR, PAGE_MASK, PAGE_SHIFT
-from paravisor.mm.consts import (
+from paravisor.abi import (
     DOMID_SELF,
-    MMU_CMD_MASK,
     MMU_MACHPHYS_UPDATE,
     MMU_NORMAL_PT_UPDATE,
     MMUEXT_INVLPG_ALL,
@@ -49,6 +45,10 @@ from paravisor.mm.consts import (
     UVMF_LOCAL,
     UVMF_TLB_FLUSH,
 )
+from paravisor.abi.errno import Errno
+from paravisor.isa.engine import CPUState
+from paravisor.isa.table import CR, PAGE_MASK, PAGE_SHIFT
+from paravisor.mm.consts import MMU_CMD_MASK
 from paravisor.mm.frametable import MemoryDomain, MemoryManager, PageType, set_gpfn_from_mfn
 from paravisor.mm.invariants import debug_check
 from paravisor.mm.pagetable import (

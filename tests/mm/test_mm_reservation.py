@@ -2,6 +2,7 @@
 
 import pytest
 
+from paravisor.abi import MMUEXT_PIN_L1_TABLE
 from paravisor.abi.errno import Errno
 from paravisor.isa.table import CR, PAGE_SHIFT, PAGE_SIZE, PTE_P, PTE_W
 from paravisor.mm import (
@@ -27,7 +28,7 @@ from paravisor.mm import (
     set_max_pages,
     share_xen_page_with_guest,
 )
-from paravisor.mm.consts import INVALID_M2P_ENTRY, INVALID_MFN, MMUEXT_PIN_L1_TABLE
+from paravisor.mm.consts import INVALID_M2P_ENTRY, INVALID_MFN
 from paravisor.mm.external import forget_grant_map, hold_frame, record_grant_map, release_frame
 from paravisor.mm.invariants import snapshot
 
