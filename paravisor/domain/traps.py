@@ -57,7 +57,10 @@ class BounceError(Exception):
 
 
 def bounce_trap(hv: Hypervisor, vcpu: Vcpu, trap: Trap) -> None:
-    """Deliver `trap` to the guest's registered handler, or crash the domain."""
+    """Deliver `trap` to the guest's registered handler, or crash the domain (nothing,
+    if the domain was destroyed while it ran: see dispatch.hypercall)."""
+    if vcpu.domain.dying:
+        return
     vector = int(trap.vector)
     handler = vcpu.traps.get(vector)
     from_ring = vcpu.cpu.ring

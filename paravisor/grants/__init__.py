@@ -3,7 +3,8 @@
 - table: the entry layout, the per-domain table frames, active entries, the guest-side
   grant / end-access helpers (write_entry, end_foreign_access) and the flags CAS.
 - pins: validate an entry and pin its frame (references, GTF_reading/GTF_writing).
-- registry: the per-hypervisor registry of tables and maptracks; domain teardown.
+- registry: the per-hypervisor registry of tables and maptracks (hv.grants); domain
+  teardown.
 - mapping: map_grant_ref / unmap_grant_ref and the dom0-service API (map_grant).
 - copy: GNTTABOP_copy.
 """
@@ -14,10 +15,9 @@ from paravisor.grants.mapping import (
     GrantMapping,
     map_grant,
     map_grant_ref,
-    release_domain_mappings,
     unmap_grant_ref,
 )
-from paravisor.grants.registry import GrantTables, grant_tables
+from paravisor.grants.registry import GrantTables
 from paravisor.grants.table import (
     GRANT_ENTRIES_PER_FRAME,
     ActiveEntry,
@@ -30,7 +30,6 @@ from paravisor.grants.table import (
 
 __all__ = [
     "GRANT_ENTRIES_PER_FRAME", "ActiveEntry", "EntryCopy", "GrantError", "GrantMapping",
-    "GrantTable", "GrantTables", "end_foreign_access", "gnttab_copy", "grant_tables",
-    "map_grant", "map_grant_ref", "read_entry", "release_domain_mappings",
-    "unmap_grant_ref", "write_entry",
+    "GrantTable", "GrantTables", "end_foreign_access", "gnttab_copy", "map_grant",
+    "map_grant_ref", "read_entry", "unmap_grant_ref", "write_entry",
 ]

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 from paravisor.abi import DOMID_SELF
 from paravisor.abi.consts import Gntst, GnttabMisc
 from paravisor.grants.pins import pin_grant, unpin_grant
-from paravisor.grants.registry import grant_tables
 from paravisor.grants.table import GrantTable
 from paravisor.isa.table import PAGE_SHIFT, PAGE_SIZE
 from paravisor.mm.external import hold_frame, release_frame
@@ -85,7 +84,7 @@ def _acquire(hv: Hypervisor, caller: Domain, side: CopySide,
         if not hold_frame(hv.mm, side.ref_or_gmfn, caller.domid, writable, holder):
             return Gntst.GNTST_bad_page, None
         return Gntst.GNTST_okay, _Held(side.ref_or_gmfn, writable, holder=holder)
-    table = grant_tables(hv).lookup(side.domid)
+    table = hv.grants.lookup(side.domid)
     if table is None:
         return Gntst.GNTST_bad_domain, None
     status, act = pin_grant(hv, table, side.ref_or_gmfn, caller.domid, writable)
@@ -99,4 +98,4 @@ def _release(hv: Hypervisor, held: _Held) -> None:
         release_frame(hv.mm, held.frame, held.writable, held.holder)
         return
     unpin_grant(hv, held.table, held.ref, held.writable)
-    grant_tables(hv).forget_if_unused(held.table)
+    hv.grants.forget_if_unused(held.table)

@@ -1,11 +1,14 @@
-"""Grant mappings: map_grant_ref / unmap_grant_ref, the dom0-service mapping API, and the
-release of a destroyed domain's mappings.
+"""Grant mappings: map_grant_ref / unmap_grant_ref, the dom0-service mapping API, and
+release_mapping (unmap, and the teardown of a destroyed mapper: registry.py).
 
 A mapping is a pin (paravisor.grants.pins) recorded in the mapper's maptrack under a
-handle, plus mm.grant_maps[(mapper, frame, writable)], the authority that lets the mapper's
-L1 hold a foreign entry.  A host mapping also holds that L1 entry (written through
-mm.pagetable.mod_l1_entry_grant at a recorded (table, index)); a service mapping holds no
-entry: dom0's Python backends read and write the frame through a GrantMapping handle.
+handle, plus a grant-map record in mm (mm.external.record_grant_map), the authority that
+lets the mapper's L1 hold a foreign entry.  A host mapping also holds that L1 entry,
+installed by mm.pagetable.mod_l1_entry_grant at a recorded (table, index) and removed by
+mm.pagetable.destroy_grant_host_mapping; a service mapping holds no entry: dom0's Python
+backends read and write the frame through a GrantMapping handle.  Nothing here reads or
+writes a page table or a count itself (docs/design.md, 'Conventions' 18), and nothing
+flushes: the entry writes flush the TLBs that walked the table (PV32's coherent TLB).
 
 Handles are single-use (the XSA-224 lesson): each map returns a fresh number, unmapping it
 retires it, so a second unmap of the same handle gets GNTST_bad_handle and cannot drop a
@@ -22,23 +25,10 @@ from typing import TYPE_CHECKING
 from paravisor.abi.consts import Gntmap, Gntst
 from paravisor.errors import UserError
 from paravisor.grants.pins import pin_grant, unpin_grant
-from paravisor.grants.registry import grant_tables
 from paravisor.grants.table import GrantTable
-from paravisor.isa.table import (
-    PAGE_MASK,
-    PAGE_SHIFT,
-    PAGE_SIZE,
-    PTE_A,
-    PTE_D,
-    PTE_P,
-    PTE_U,
-    PTE_W,
-    l1_index,
-    l2_index,
-    pte_frame,
-)
-from paravisor.mm.frametable import PageType
-from paravisor.mm.pagetable import entry_maddr, mod_l1_entry, mod_l1_entry_grant
+from paravisor.isa.table import PAGE_MASK, PAGE_SHIFT, PTE_A, PTE_D, PTE_P, PTE_U, PTE_W
+from paravisor.mm.external import HostMapping, Refusal, forget_grant_map, record_grant_map
+from paravisor.mm.pagetable import destroy_grant_host_mapping, l1_slot, mod_l1_entry_grant
 
 if TYPE_CHECKING:
     from paravisor.domain import Domain, Vcpu
@@ -71,7 +61,7 @@ class GrantError(UserError):
 def _establish(hv: Hypervisor, mapper: Domain, granter: int, ref: int,
                writable: bool) -> tuple[int, Mapping | None]:
     """Pin and record the authority for a new mapping (not yet in the maptrack)."""
-    tables = grant_tables(hv)
+    tables = hv.grants
     table = tables.lookup(granter)
     if table is None:
         return Gntst.GNTST_bad_domain, None
@@ -80,30 +70,23 @@ def _establish(hv: Hypervisor, mapper: Domain, granter: int, ref: int,
     status, act = pin_grant(hv, table, ref, mapper.domid, writable)
     if status:
         return status, None
-    hv.mm.grant_maps[(mapper.domid, act.frame, writable)] += 1
+    record_grant_map(hv.mm, mapper.domid, act.frame, writable)
     return Gntst.GNTST_okay, Mapping(mapper.domid, granter, table, ref, act.frame, writable)
 
 
 def _teardown(hv: Hypervisor, mapping: Mapping) -> None:
     """Undo _establish: drop the authority and the pin."""
-    key = (mapping.mapper, mapping.frame, mapping.writable)
-    hv.mm.grant_maps[key] -= 1
-    if not hv.mm.grant_maps[key]:
-        del hv.mm.grant_maps[key]
+    forget_grant_map(hv.mm, mapping.mapper, mapping.frame, mapping.writable)
     unpin_grant(hv, mapping.table, mapping.ref, mapping.writable)
-    grant_tables(hv).forget_if_unused(mapping.table)
+    hv.grants.forget_if_unused(mapping.table)
 
 
 def _host_l1(hv: Hypervisor, vcpu: Vcpu, va: int) -> tuple[int, int] | None:
-    """(L1 table mfn, index) mapping `va` in the vCPU's current address space, or None."""
-    mem = vcpu.domain.mem
-    base = mem.guest_table[mem.vcpu_id(vcpu.cpu)]
-    if base is None or va & PAGE_MASK or not 0 <= va <= 0xFFFF_FFFF:
+    """(L1 table mfn, index) mapping page-aligned `va` in the vCPU's current address
+    space, or None."""
+    if va & PAGE_MASK or not 0 <= va <= 0xFFFF_FFFF:
         return None
-    l2e = hv.memory.read32(entry_maddr(base, l2_index(va)))
-    if not l2e & PTE_P:
-        return None
-    return pte_frame(l2e), l1_index(va)
+    return l1_slot(hv.mm, vcpu.domain.mem, vcpu.cpu, va)
 
 
 def map_grant_ref(hv: Hypervisor, vcpu: Vcpu, host_addr: int, flags: int, ref: int,
@@ -129,21 +112,18 @@ def map_grant_ref(hv: Hypervisor, vcpu: Vcpu, host_addr: int, flags: int, ref: i
         _teardown(hv, mapping)
         return Gntst.GNTST_general_error, 0
     mapping.pte, mapping.va = where, host_addr
-    _flush(vcpu.domain)
-    return Gntst.GNTST_okay, grant_tables(hv).track(mapping)
+    return Gntst.GNTST_okay, hv.grants.track(mapping)
 
 
 def unmap_grant_ref(hv: Hypervisor, vcpu: Vcpu, host_addr: int, handle: int) -> int:
     """GNTTABOP_unmap_grant_ref for one op: the GNTST_* status.  Afterwards the mapping's
     L1 entry (if it still maps the frame) is cleared and the handle is retired."""
-    tables = grant_tables(hv)
-    mapping = tables.maptrack_of(vcpu.domid).get(handle)
+    mapping = hv.grants.mapping_of(vcpu.domid, handle)
     if mapping is None or mapping.pte is None:
         return Gntst.GNTST_bad_handle
     if host_addr != mapping.va:
         return Gntst.GNTST_general_error
     release_mapping(hv, handle, mapping)
-    _flush(vcpu.domain)
     return Gntst.GNTST_okay
 
 
@@ -151,78 +131,47 @@ def release_mapping(hv: Hypervisor, handle: int, mapping: Mapping) -> None:
     """Remove a tracked mapping: its L1 entry if the table is still a validated L1 whose
     entry maps the frame (else the guest already replaced it, or the table was demoted and
     its entries hold nothing), then its authority and pin."""
-    del grant_tables(hv).maptrack_of(mapping.mapper)[handle]
+    del hv.grants.maptrack_of(mapping.mapper)[handle]
     if mapping.pte is not None:
-        table_mfn, index = mapping.pte
-        page = hv.mm.frames[table_mfn]
-        pte = hv.memory.read32(entry_maddr(table_mfn, index))
-        if (page.is_table and page.type == PageType.L1_TABLE
-                and page.owner == mapping.mapper and pte & PTE_P
-                and pte_frame(pte) == mapping.frame):
-            mod_l1_entry(hv.mm, table_mfn, index, 0)
+        destroy_grant_host_mapping(hv.mm, *mapping.pte, mapping.mapper, mapping.frame)
     _teardown(hv, mapping)
 
 
-def release_domain_mappings(hv: Hypervisor, domid: int) -> None:
-    """A mapping domain is going away: release every mapping it holds."""
-    for handle, mapping in sorted(grant_tables(hv).maptrack_of(domid).items()):
-        release_mapping(hv, handle, mapping)
+_GNTST_OF = {Refusal.UNMAPPED: Gntst.GNTST_bad_handle,
+             Refusal.READ_ONLY: Gntst.GNTST_permission_denied,
+             Refusal.OUTSIDE: Gntst.GNTST_bad_copy_arg}
 
 
-def _flush(dom: Domain) -> None:
-    for vcpu in dom.vcpus:
-        vcpu.cpu.flush_tlb()
-
-
-class GrantMapping:
+class GrantMapping(HostMapping):
     """A dom0 service's mapping of a granted page: no page tables, a maptrack entry and a
-    counted reference (like ForeignPage).  Read-only mappings refuse writes; after
-    `unmap()` every access raises GrantError."""
+    pin (like ForeignPage's hold).  Read-only mappings refuse writes; after `unmap()`
+    every access raises GrantError."""
 
     def __init__(self, hv: Hypervisor, mapper: Domain, granter: int, ref: int,
                  readonly: bool = False) -> None:
         status, mapping = _establish(hv, mapper, granter, ref, not readonly)
         if status:
             raise GrantError(status, f"cannot map grant {ref} of domain {granter}")
+        super().__init__(hv.memory, mapping.frame, mapping.writable)
         self.hv, self.mapping = hv, mapping
-        self.handle = grant_tables(hv).track(mapping)
-        self.base = mapping.frame << PAGE_SHIFT
+        self.handle = hv.grants.track(mapping)
         self.mapped = True
 
     @property
-    def writable(self) -> bool:
-        return self.mapping.writable
+    def live(self) -> bool:
+        """Mapped, and the handle still names this mapping (a destroyed mapper's
+        mappings are released by the registry)."""
+        return self.mapped and self.hv.grants.mapping_of(self.mapping.mapper,
+                                                         self.handle) is self.mapping
 
-    def read(self, offset: int, length: int) -> bytes:
-        self._check(offset, length, write=False)
-        return self.hv.memory.read(self.base + offset, length)
-
-    def write(self, offset: int, data: bytes) -> None:
-        self._check(offset, len(data), write=True)
-        self.hv.memory.write(self.base + offset, data)
-
-    def read32(self, offset: int) -> int:
-        return int.from_bytes(self.read(offset, 4), "little")
-
-    def write32(self, offset: int, value: int) -> None:
-        self.write(offset, (value & 0xFFFF_FFFF).to_bytes(4, "little"))
+    def refusal(self, why: Refusal) -> Exception:
+        return GrantError(_GNTST_OF[why], why.value)
 
     def unmap(self) -> None:
         """Release the mapping (idempotent: the handle is released once)."""
-        if self.mapped:
-            self.mapped = False
-            track = grant_tables(self.hv).maptrack_of(self.mapping.mapper)
-            if track.get(self.handle) is self.mapping:
-                release_mapping(self.hv, self.handle, self.mapping)
-
-    def _check(self, offset: int, length: int, write: bool) -> None:
-        track = grant_tables(self.hv).maptrack_of(self.mapping.mapper)
-        if not self.mapped or track.get(self.handle) is not self.mapping:
-            raise GrantError(Gntst.GNTST_bad_handle, "grant is no longer mapped")
-        if write and not self.mapping.writable:
-            raise GrantError(Gntst.GNTST_permission_denied, "grant is mapped read-only")
-        if offset < 0 or length < 0 or offset + length > PAGE_SIZE:
-            raise GrantError(Gntst.GNTST_bad_copy_arg, "access outside the granted page")
+        if self.live:
+            release_mapping(self.hv, self.handle, self.mapping)
+        self.mapped = False
 
 
 def map_grant(hv: Hypervisor, mapper: Domain, granter: int, ref: int,

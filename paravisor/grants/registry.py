@@ -1,9 +1,16 @@
 """The per-hypervisor registry of grant tables and maptracks, and domain teardown.
 
-`grant_tables(hv)` creates the registry on first use and hooks hv.listeners so that when a
-domain is destroyed its own mappings are released and its table frames freed.  Pins other
-domains hold on its grants survive (the frames stay allocated, owned by the dying domain,
-until the last is unmapped: mm keeps the dying domain registered until then).
+The Hypervisor constructs its one GrantTables (`hv.grants`) with itself.  A domain's own
+table is created on its first grant operation.  When a domain is destroyed,
+Hypervisor._relinquish calls, in this order and once each:
+
+1. `release_mappings_of(domid)`: the mappings it holds of other domains' grants go
+   (L1 entry, grant-map record, pin), while its page tables are still validated;
+2. mm.reservation.relinquish: its own memory;
+3. `retire_table(domid)`: its table frames are freed and the table is dead.  Pins other
+   domains hold on its grants survive (the frames stay allocated, owned by the dying
+   domain, until the last is unmapped: mm keeps the dying domain registered until then),
+   and the dead table stays here until its last pin goes (`forget_if_unused`).
 
 Ownership: one GrantTables per Hypervisor, touched by the hypervisor loop only (under
 --realtime, with the hypervisor lock held).
@@ -26,7 +33,6 @@ if TYPE_CHECKING:
     from paravisor.domain import Domain
     from paravisor.hypervisor import Hypervisor
 
-_ATTRIBUTE = "grant_tables"
 HANDLE_LIMIT = 1 << 32
 
 
@@ -69,6 +75,10 @@ class GrantTables:
     def maptrack_of(self, domid: int) -> dict[int, object]:
         return self.maptracks.setdefault(domid, {})
 
+    def mapping_of(self, mapper: int, handle: int) -> object | None:
+        """The live mapping `mapper` holds under `handle`, or None."""
+        return self.maptracks.get(mapper, {}).get(handle)
+
     def track(self, mapping) -> int:
         """Record a mapping in its mapper's maptrack; its new, never reused handle."""
         handle = self._next_handle.get(mapping.mapper, 0)
@@ -84,25 +94,18 @@ class GrantTables:
         if table.dead and not table.active and self.tables.get(table.domid) is table:
             del self.tables[table.domid]
 
-    def domain_destroyed(self, dom: Domain) -> None:
-        """Listener: a destroyed domain's mappings go, then its table frames."""
-        if not dom.dying:
-            return
-        from paravisor.grants.mapping import release_domain_mappings
-        release_domain_mappings(self.hv, dom.domid)
-        self.maptracks.pop(dom.domid, None)
-        self._next_handle.pop(dom.domid, None)
-        table = self.tables.get(dom.domid)
+    def release_mappings_of(self, domid: int) -> None:
+        """Teardown step 1: a destroyed domain's mappings of other domains' grants go."""
+        from paravisor.grants.mapping import release_mapping  # it imports this module
+        for handle, mapping in sorted(self.maptrack_of(domid).items()):
+            release_mapping(self.hv, handle, mapping)
+        del self.maptracks[domid]
+        self._next_handle.pop(domid, None)
+
+    def retire_table(self, domid: int) -> None:
+        """Teardown step 3 (after the domain's memory is relinquished): free its table
+        frames; the table is dead, and forgotten once no other domain pins its grants."""
+        table = self.tables.get(domid)
         if table is not None and not table.dead:
             free_table_frames(self.hv, table)
             self.forget_if_unused(table)
-
-
-def grant_tables(hv: Hypervisor) -> GrantTables:
-    """The hypervisor's grant registry, created (and hooked to destruction) on first use."""
-    registry = getattr(hv, _ATTRIBUTE, None)
-    if registry is None:
-        registry = GrantTables(hv)
-        setattr(hv, _ATTRIBUTE, registry)
-        hv.listeners.append(registry.domain_destroyed)
-    return registry

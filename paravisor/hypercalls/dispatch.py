@@ -63,7 +63,11 @@ TABLE: dict[int, Handler] = {
 
 
 def hypercall(hv: Hypervisor, vcpu: Vcpu) -> None:
-    """Handle the hypercall `vcpu` just made."""
+    """Handle the hypercall `vcpu` just made (nothing, if its domain was destroyed while
+    it ran: under --realtime a run can end after a teardown that waited for it, and the
+    memory the call would touch is gone)."""
+    if vcpu.domain.dying:
+        return
     regs = vcpu.cpu.regs
     number = regs[HYPERCALL_NR_REG]
     args = tuple(regs[r] for r in HYPERCALL_ARG_REGS)

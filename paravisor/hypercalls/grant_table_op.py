@@ -41,7 +41,6 @@ from paravisor.abi import (
 from paravisor.abi.errno import Errno
 from paravisor.grants.copy import gnttab_copy
 from paravisor.grants.mapping import map_grant_ref, unmap_grant_ref
-from paravisor.grants.registry import grant_tables
 from paravisor.grants.table import grow_table
 from paravisor.hypercalls.common import (
     Batch,
@@ -87,7 +86,7 @@ def _setup_table(hv, vcpu, op, va: int) -> None:
     if dom is None:
         status = GNTST_bad_domain
     else:
-        table = grant_tables(hv).table_of(dom)
+        table = hv.grants.table_of(dom)
         status = GNTST_okay if grow_table(hv, table, op["nr_frames"]) else GNTST_general_error
         if status == GNTST_okay:
             frames = table.frames[:op["nr_frames"]]
@@ -101,7 +100,7 @@ def _query_size(hv, vcpu, op, va: int) -> None:
     if dom is None:
         write_field(hv, vcpu, GNTTAB_QUERY_SIZE, va, "status", GNTST_bad_domain)
         return
-    table = grant_tables(hv).table_of(dom)
+    table = hv.grants.table_of(dom)
     write_field(hv, vcpu, GNTTAB_QUERY_SIZE, va, "nr_frames", len(table.frames))
     write_field(hv, vcpu, GNTTAB_QUERY_SIZE, va, "max_nr_frames", table.max_frames)
     write_field(hv, vcpu, GNTTAB_QUERY_SIZE, va, "status", GNTST_okay)

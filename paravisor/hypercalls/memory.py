@@ -128,9 +128,7 @@ def _increase(hv, vcpu, dom, extents: Batch, first: int, entries: list[int]) -> 
 
 
 def _populate(hv, vcpu, dom, extents: Batch, first: int, entries: list[int]) -> int:
-    mfns = reservation.alloc_extents(hv.mm, dom.mem, extents)
-    for mfn, gpfn in zip(mfns, entries, strict=False):
-        hv.mm.m2p[mfn] = gpfn
+    mfns = reservation.populate_physmap(hv.mm, dom.mem, extents)
     if mfns:
         copy_to(hv, vcpu, first, _u32s(mfns))
     return len(mfns)

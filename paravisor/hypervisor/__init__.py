@@ -44,13 +44,15 @@ from paravisor.domain import Domain, ShutdownReason, Vcpu, VcpuState
 from paravisor.domain.timers import next_periodic_tick
 from paravisor.domain.traps import BounceError, bounce_event, bounce_trap, register_dump
 from paravisor.evtchn import EventChannels, EventHub
+from paravisor.grants.registry import GrantTables
 from paravisor.hypercalls import dispatch
 from paravisor.hypercalls.cost import PAGE_TABLE_NS
 from paravisor.hypervisor.loop import Loop, Pcpu, RunEngine
 from paravisor.isa.engine import Engine, ExitReason
 from paravisor.isa.interpreter import Interpreter
 from paravisor.isa.memory import MachineMemory
-from paravisor.mm.frametable import MemoryDomain, MemoryManager
+from paravisor.mm import reservation
+from paravisor.mm.frametable import MemoryDomain, MemoryManager, free_xen_page
 from paravisor.sched.credit import CreditScheduler
 from paravisor.sched.interface import Scheduler
 from paravisor.trace import Tracer
@@ -83,6 +85,7 @@ class Hypervisor:
         self.loop = Loop(self, self.sched.nr_pcpus)
         self.engine_factory = engine_factory
         self.events = EventHub(self.memory, self.lookup, self.kick, self.defer)
+        self.grants = GrantTables(self)                # every domain's grant table
         self.console = console                         # paravisor.console.ConsoleHub
         self.log_stream = log if log is not None else sys.stderr
         self.strict = strict
@@ -233,14 +236,14 @@ class Hypervisor:
         self.events.close_all(dom)
         for vcpu in dom.vcpus:
             self.sched.remove_vcpu(vcpu)
-            forget = getattr(dom.engine, "forget", None)
-            if forget is not None:
-                forget(vcpu.cpu)
-        # Its grant mappings of other domains' frames go before its page tables do.
-        from paravisor.grants import release_domain_mappings
-        from paravisor.mm.reservation import relinquish
-        release_domain_mappings(self, dom.domid)
-        relinquish(self.mm, dom.mem)
+            dom.engine.forget(vcpu.cpu)
+        # Once each, in this order (paravisor/grants/registry.py): its grant mappings of
+        # other domains' frames go before its page tables do, its table after its memory.
+        self.grants.release_mappings_of(dom.domid)
+        reservation.relinquish(self.mm, dom.mem)
+        self.grants.retire_table(dom.domid)
+        if dom.shared_info_mfn and free_xen_page(self.mm, dom.shared_info_mfn):
+            dom.shared_info_mfn = 0       # the builder's; nothing maps it any more
 
     def contain(self, domid: int | None, what: str, fn: Callable[..., object],
                 *args: object) -> None:

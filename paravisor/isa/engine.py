@@ -16,9 +16,9 @@ What the hypervisor may rely on after `run` returns:
 - CONTROL: only for an engine built for bare-metal use (`exit_on_control`): an `mtcr`
   or `rfe` retired and cpu.pc is the next instruction, so the caller can deliver a
   timer interrupt that the change made due at exactly the right instruction.
-- KICK: only when another host thread asked the run to end early (`request_exit`, which
-  an engine may offer; --realtime's TLB shootdown uses it): `retired` instructions (from
-  0 to the budget) retired, cpu.pc is the next one, and nothing else happened.
+- KICK: only when another host thread asked the run to end early (`request_exit`;
+  --realtime's TLB shootdown uses it): `retired` instructions (from 0 to the budget)
+  retired, cpu.pc is the next one, and nothing else happened.
 The engine never delivers a trap itself: the caller decides (bounce to a PV guest's
 trap table, kill the domain, or deliver to TVEC on bare metal).
 """
@@ -96,10 +96,29 @@ class CPUState:
 
 
 class Engine(Protocol):
+    """Everything the hypervisor calls on an engine (one engine per domain).  Only
+    `request_exit` and `cancel_exit` may be called while a run is in progress (from
+    another host thread, under --realtime); the rest only between runs."""
+
     def run(self, cpu: CPUState, budget: int) -> Exit:
         """Run `cpu` for at most `budget` (> 0) instructions."""
         ...
 
     def invalidate_frame(self, mfn: int) -> None:
         """Drop everything cached from machine frame `mfn` (it was freed or reused)."""
+        ...
+
+    def forget(self, cpu: CPUState) -> None:
+        """Drop everything cached for `cpu` and stop watching memory for it (its vCPU is
+        destroyed); a later run starts afresh."""
+        ...
+
+    def request_exit(self) -> None:
+        """Make every later run return ExitReason.KICK at once, and a run in progress
+        return as soon as the engine can (the JIT: at its next return to Python; the
+        interpreter: at the end of its budget), until `cancel_exit`."""
+        ...
+
+    def cancel_exit(self) -> None:
+        """Undo `request_exit`."""
         ...

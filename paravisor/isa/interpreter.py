@@ -25,7 +25,9 @@ new list, the closures bound to the old one are dropped.
 
 Ownership: an Interpreter runs over one MachineMemory (the hypervisor makes one per
 domain); it may run many CPUs, one at a time (under --realtime, a per-engine lock sees to
-that).  Each CPU's cached state lives in cpu.engine_state.
+that).  Each CPU's cached state (a CpuContext) lives in cpu.engine_state, or, when another
+engine runs the interpreter as its cold tier, wherever that engine keeps it
+(`context_for` / `run_context`).
 """
 
 from __future__ import annotations
@@ -184,26 +186,44 @@ class Interpreter:
         self.memory = memory
         self.exit_on_control = exit_on_control
         self._contexts: list[CpuContext] = []
+        self._exit_requested = False
+
+    # --- contexts ------------------------------------------------------------------------
 
     def context(self, cpu: CPUState) -> CpuContext:
-        """cpu's cached state, (re)built if absent, foreign or bound to replaced lists."""
-        ctx = cpu.engine_state
+        """cpu's cached state, kept in cpu.engine_state (see context_for)."""
+        ctx = self.context_for(cpu, cpu.engine_state)
+        cpu.engine_state = ctx
+        return ctx
+
+    def context_for(self, cpu: CPUState, ctx: object) -> CpuContext:
+        """`ctx` synced to cpu's translation context (tlb_epoch, PG, PTBR, ring), or a new
+        context for cpu in its place if `ctx` is not one of ours or is bound to register
+        lists cpu no longer uses (the old one is released).  An engine that runs the
+        interpreter as a tier keeps the context itself and passes it here and to
+        `run_context` (the JIT: its JitCpu holds it, with the Mmu both tiers share);
+        the interpreter's own CPUs keep theirs in cpu.engine_state (`context`)."""
         if isinstance(ctx, CpuContext) and ctx.engine is self:
             if ctx.regs is cpu.regs and ctx.cr is cpu.cr:
                 ctx.sync_translation(cpu)
                 return ctx
-            self.forget(cpu)
+            self.release(ctx)
         ctx = CpuContext(self, cpu)
-        cpu.engine_state = ctx
         self._contexts.append(ctx)
         return ctx
 
-    def forget(self, cpu: CPUState) -> None:
-        """Drop cpu's cached state and its watches (call when a vCPU is destroyed)."""
-        ctx = cpu.engine_state
+    def release(self, ctx: object) -> None:
+        """Drop a context made by context_for, and its watches (nothing if it is not
+        one of ours)."""
         if isinstance(ctx, CpuContext) and ctx in self._contexts:
             self._contexts.remove(ctx)
             ctx.detach()
+
+    # --- the Engine interface --------------------------------------------------------------
+
+    def forget(self, cpu: CPUState) -> None:
+        """Drop cpu's cached state and its watches (call when a vCPU is destroyed)."""
+        self.release(cpu.engine_state)
         cpu.engine_state = None
 
     def invalidate_frame(self, mfn: int) -> None:
@@ -211,11 +231,25 @@ class Interpreter:
             ctx.drop_code(mfn)
             ctx.mmu.drop_frame(mfn)
 
+    def request_exit(self) -> None:
+        """Every later run returns ExitReason.KICK at once, until `cancel_exit`.  A run
+        already in progress runs to the end of its budget: the hot loop checks nothing."""
+        self._exit_requested = True
+
+    def cancel_exit(self) -> None:
+        self._exit_requested = False
+
     def run(self, cpu: CPUState, budget: int) -> Exit:
         """Run `cpu` for at most `budget` instructions (see engine.Engine)."""
         if budget <= 0:
             raise ValueError(f"budget must be positive, got {budget}")
-        ctx = self.context(cpu)
+        if self._exit_requested:
+            return Exit(ExitReason.KICK, 0)
+        return self.run_context(self.context(cpu), cpu, budget)
+
+    def run_context(self, ctx: CpuContext, cpu: CPUState, budget: int) -> Exit:
+        """`run` with the context `ctx` that context_for returned for `cpu`, wherever
+        the caller keeps it (cpu.engine_state is not touched)."""
         vblocks, lookup = ctx.vblocks, ctx.lookup
         pc, left, start = cpu.pc & M, budget, cpu.instret
         while True:

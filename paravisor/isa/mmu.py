@@ -111,6 +111,7 @@ class Mmu:
         self.paging, self.ptbr, self.user = False, 0, False
         self._kernel_fills = False    # some entry was filled under ring 0/1 rules
         self.dirty = False            # set when a watched write dropped cached state
+        self.flushes = 0              # flushes that dropped something (tests, benchmarks)
         self.flush_listeners: list[Callable[[], None]] = []
         memory.add_watch_listener(self._frame_watched)
 
@@ -125,7 +126,15 @@ class Mmu:
         self.paging, self.ptbr, self.user = paging, ptbr, user
 
     def flush(self) -> None:
-        """Drop every cached translation and stop watching page-table frames."""
+        """Drop every cached translation and stop watching page-table frames, and tell
+        the flush listeners (the interpreter's block map, the JIT's native TLB and jump
+        cache), unless nothing is cached: then neither are theirs (every entry they hold
+        was derived from `rtlb` since the last flush), and a second flush of the same
+        change -- a watched page-table write, then the hypervisor's flush hint or a
+        PTBR switch -- costs nothing.  `flushes` counts the flushes that did work."""
+        if not (self.rtlb or self.wtrans or self.pt_frames):
+            return
+        self.flushes += 1
         self.rtlb.clear()
         self.wtlb.clear()
         self.wtrans.clear()

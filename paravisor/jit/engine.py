@@ -16,10 +16,11 @@
 
 Tiering.  Cold code runs in a private `Interpreter` on the same CPUState.  Its per-CPU
 context (which holds the one `Mmu` of this CPU: the walk, the TLB dicts and the page-table
-watches) is kept in our `JitCpu` and swapped into cpu.engine_state only while the
-interpreter runs, so the two tiers share one TLB and cannot disagree on a translation.
-The native TLB and jump cache (softmmu.py) mirror that Mmu and are cleared whenever it
-flushes.
+watches) is kept in our `JitCpu` (cpu.engine_state is the JitCpu) and handed to the
+interpreter through its declared interface for a tier (`Interpreter.context_for`,
+`run_context`, `release`), so the two tiers share one TLB and cannot disagree on a
+translation.  The native TLB and jump cache (softmmu.py) mirror that Mmu and are cleared
+whenever it flushes.
 
 Coherence.  Every frame holding translated code is watched; a write to it (a guest store,
 which always reaches the interpreter because watched frames never get native write
@@ -84,7 +85,8 @@ class ExecStats:
 
 
 class JitCpu:
-    """Everything the JIT keeps for one vCPU (lives in cpu.engine_state)."""
+    """Everything the JIT keeps for one vCPU (lives in cpu.engine_state): its native
+    state and the interpreter tier's context, whose Mmu the native TLB mirrors."""
 
     def __init__(self, engine: JitEngine) -> None:
         self.engine = engine
@@ -173,8 +175,7 @@ class JitEngine:
         the machine code stays mapped until the engine itself is collected)."""
         jc = cpu.engine_state
         if isinstance(jc, JitCpu) and jc.engine is self:
-            cpu.engine_state = jc.ctx
-            self.interp.forget(cpu)
+            self.interp.release(jc.ctx)
             self._cpus.remove(jc)
         cpu.engine_state = None
         if not self._cpus and self._listening:
@@ -195,23 +196,19 @@ class JitEngine:
             jc = JitCpu(self)
             self._cpus.append(jc)
             cpu.engine_state = jc
-        self._with_interpreter(jc, cpu, lambda: self.interp.context(cpu))
+        self._sync_context(jc, cpu)
         return jc
 
-    def _with_interpreter(self, jc: JitCpu, cpu: CPUState, action):
-        """Run `action` with the interpreter's context in cpu.engine_state."""
-        cpu.engine_state = jc.ctx
-        try:
-            return action()
-        finally:
-            ctx = cpu.engine_state
-            cpu.engine_state = jc
-            if ctx is not jc.ctx and isinstance(ctx, CpuContext):
-                jc.attach(ctx)
+    def _sync_context(self, jc: JitCpu, cpu: CPUState) -> CpuContext:
+        """The interpreter's context for cpu, synced to it (a new one is mirrored)."""
+        ctx = self.interp.context_for(cpu, jc.ctx)
+        if ctx is not jc.ctx:
+            jc.attach(ctx)
+        return ctx
 
     def _interpret(self, jc: JitCpu, cpu: CPUState, n: int) -> tuple[int, Exit | None]:
         """Interpret up to `n` instructions: (retired, the Exit if the run must end)."""
-        result = self._with_interpreter(jc, cpu, lambda: self.interp.run(cpu, n))
+        result = self.interp.run_context(self._sync_context(jc, cpu), cpu, n)
         self.exec_stats.interpreted += result.retired
         if result.reason is ExitReason.BUDGET and result.retired == n:
             return n, None

@@ -5,12 +5,13 @@
 - pv_mmu: mmu_update, update_va_mapping, mmuext_op (pin/unpin, new_baseptr, flushes).
 - reservation: increase/decrease_reservation, max_pages, relinquish (domain teardown).
 - bootstrap: initial page tables for the domain builder, through the checked path.
-- external: references held outside page tables (grant pins, dom0 services' maps).
+- external: references held outside page tables (grant pins, dom0 services' maps) and
+  the grant-map records that authorise foreign L1 entries.
 - invariants: a from-scratch recount and the isolation invariants (tests, debug mode).
 """
 
 from paravisor.mm.bootstrap import BootstrapError, build_bootstrap_tables, table_frames
-from paravisor.mm.external import hold_frame, release_frame
+from paravisor.mm.external import forget_grant_map, hold_frame, record_grant_map, release_frame
 from paravisor.mm.frametable import (
     MemoryDomain,
     MemoryManager,
@@ -20,6 +21,7 @@ from paravisor.mm.frametable import (
     alloc_domheap_page,
     alloc_xen_page,
     free_xen_page,
+    set_gpfn_from_mfn,
     share_xen_page_with_guest,
 )
 from paravisor.mm.invariants import InvariantViolation, check_invariants, recount, verify
@@ -37,6 +39,7 @@ from paravisor.mm.reservation import (
     guest_remove_page,
     increase_reservation,
     maximum_reservation,
+    populate_physmap,
     relinquish,
     set_max_pages,
 )
@@ -44,9 +47,10 @@ from paravisor.mm.reservation import (
 __all__ = [
     "BootstrapError", "InvariantViolation", "MMBug", "MemoryDomain", "MemoryManager",
     "PageInfo", "PageType", "alloc_domheap_page", "alloc_xen_page", "build_bootstrap_tables",
-    "check_invariants", "current_reservation", "decrease_reservation", "free_xen_page",
-    "guest_remove_page", "hold_frame", "increase_reservation", "maximum_reservation",
-    "mmu_update", "mmuext_op", "new_baseptr", "pin_table", "recount", "release_frame",
-    "relinquish", "set_max_pages", "share_xen_page_with_guest", "table_frames",
+    "check_invariants", "current_reservation", "decrease_reservation", "forget_grant_map",
+    "free_xen_page", "guest_remove_page", "hold_frame", "increase_reservation",
+    "maximum_reservation", "mmu_update", "mmuext_op", "new_baseptr", "pin_table",
+    "populate_physmap", "recount", "record_grant_map", "release_frame", "relinquish",
+    "set_gpfn_from_mfn", "set_max_pages", "share_xen_page_with_guest", "table_frames",
     "unpin_table", "update_va_mapping", "verify",
 ]

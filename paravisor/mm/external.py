@@ -1,4 +1,5 @@
-"""References held outside page tables: grant pins and dom0 services' foreign maps.
+"""References held outside page tables (grant pins, dom0 services' foreign maps) and the
+grant mappings that authorise foreign L1 entries.
 
 Whenever the host reaches a guest frame without a page-table entry -- a grant pinned for a
 map or a copy, a dom0 service mapping a domain's XenStore or console ring -- it holds what
@@ -11,12 +12,24 @@ XenStore ring as an L1 table and let xenstored's reply bytes become unvalidated 
 Every hold is registered in `mm.holds` under (holder, owner, mfn, writable), so the
 invariant checker (paravisor.mm.invariants) recounts them, checks each against the frame
 table and can say who holds what.  Nothing outside this module edits those counts.
+
+A live grant mapping is recorded in `mm.grant_maps` under (mapper, mfn, writable) by
+`record_grant_map` and dropped by `forget_grant_map`: that record is the authority that
+lets the mapper's L1 tables hold an entry for another domain's frame
+(pagetable.mod_l1_entry_grant; invariant 4).  paravisor.grants decides when a mapping
+exists; only these two functions edit the record.
+
+`HostMapping` is the access half of a dom0 service's mapping (a foreign page, a grant
+mapping): reads and writes within the held page, refused once it is unmapped.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from enum import Enum
 
+from paravisor.isa.memory import MachineMemory
+from paravisor.isa.table import PAGE_SHIFT, PAGE_SIZE
 from paravisor.mm.frametable import MemoryManager, MMBug, PageType, get_page, put_page
 from paravisor.mm.pagetable import get_page_type, put_page_type
 
@@ -39,6 +52,13 @@ def hold_frame(mm: MemoryManager, mfn: int, owner: int, writable: bool, holder: 
     return True
 
 
+def why_not_held(mm: MemoryManager, mfn: int, owner: int, writable: bool) -> str:
+    """Why hold_frame(mm, mfn, owner, writable, ...) refused, for a message."""
+    if writable and mm.valid_mfn(mfn) and mm.frames[mfn].owner == owner:
+        return f"frame {mfn:#x} of domain {owner} is a page table: it cannot be mapped writable"
+    return f"frame {mfn:#x} is not a page of domain {owner}"
+
+
 def release_frame(mm: MemoryManager, mfn: int, writable: bool, holder: str) -> None:
     """Drop one hold taken by hold_frame (the last reference frees the frame)."""
     page = mm.frames[mfn]
@@ -52,6 +72,53 @@ def release_frame(mm: MemoryManager, mfn: int, writable: bool, holder: str) -> N
     if writable:
         put_page_type(mm, mfn)
     put_page(mm, mfn)
+
+
+class Refusal(Enum):
+    """Why a HostMapping refused an access."""
+    UNMAPPED = "the page is no longer mapped"
+    READ_ONLY = "the page is mapped read-only"
+    OUTSIDE = "the access is outside the mapped page"
+
+
+class HostMapping:
+    """A dom0 service's access to one guest frame it holds (through hold_frame or a
+    grant pin, taken by the subclass): byte reads and writes within the page, refused
+    once the mapping is gone (`live` is False) and, for writes, on a read-only mapping.
+    Subclasses say how a refusal is reported (`refusal`: the exception to raise)."""
+
+    def __init__(self, memory: MachineMemory, mfn: int, writable: bool) -> None:
+        self.memory, self.mfn, self.writable = memory, mfn, writable
+        self.base = mfn << PAGE_SHIFT
+
+    @property
+    def live(self) -> bool:
+        raise NotImplementedError
+
+    def refusal(self, why: Refusal) -> Exception:
+        raise NotImplementedError
+
+    def read(self, offset: int, length: int) -> bytes:
+        self._check(offset, length, write=False)
+        return self.memory.read(self.base + offset, length)
+
+    def write(self, offset: int, data: bytes) -> None:
+        self._check(offset, len(data), write=True)
+        self.memory.write(self.base + offset, data)
+
+    def read32(self, offset: int) -> int:
+        return int.from_bytes(self.read(offset, 4), "little")
+
+    def write32(self, offset: int, value: int) -> None:
+        self.write(offset, (value & 0xFFFF_FFFF).to_bytes(4, "little"))
+
+    def _check(self, offset: int, length: int, write: bool) -> None:
+        if not self.live:
+            raise self.refusal(Refusal.UNMAPPED)
+        if write and not self.writable:
+            raise self.refusal(Refusal.READ_ONLY)
+        if offset < 0 or length < 0 or offset + length > PAGE_SIZE:
+            raise self.refusal(Refusal.OUTSIDE)
 
 
 def held_refs(mm: MemoryManager) -> tuple[Counter[int], Counter[int]]:
@@ -68,3 +135,21 @@ def held_refs(mm: MemoryManager) -> tuple[Counter[int], Counter[int]]:
 def holders_of(mm: MemoryManager, mfn: int) -> list[Hold]:
     """Every hold on `mfn` (for messages and tests)."""
     return sorted(key for key in mm.holds if key[2] == mfn)
+
+
+def record_grant_map(mm: MemoryManager, mapper: int, mfn: int, writable: bool) -> None:
+    """Domain `mapper` now holds one more grant mapping of `mfn` (a writable one if
+    `writable`); the grant itself is pinned by the caller (hold_frame)."""
+    mm.grant_maps[(mapper, mfn, writable)] += 1
+
+
+def forget_grant_map(mm: MemoryManager, mapper: int, mfn: int, writable: bool) -> None:
+    """Drop one record taken by record_grant_map (MMBug if there is none)."""
+    key = (mapper, mfn, writable)
+    if mm.grant_maps[key] <= 0:
+        del mm.grant_maps[key]
+        raise MMBug(f"domain {mapper} forgets a grant mapping of frame {mfn:#x} "
+                    f"(writable={writable}) it does not hold")
+    mm.grant_maps[key] -= 1
+    if not mm.grant_maps[key]:
+        del mm.grant_maps[key]

@@ -29,9 +29,10 @@ from collections import Counter
 from collections.abc import Callable
 from enum import Enum
 
+from paravisor.abi import DOMID_FIRST_RESERVED, DOMID_XEN
 from paravisor.isa.engine import CPUState
 from paravisor.isa.memory import MachineMemory
-from paravisor.mm.consts import DOMID_FIRST_RESERVED, DOMID_XEN, INVALID_M2P_ENTRY, INVALID_MFN
+from paravisor.mm.consts import INVALID_M2P_ENTRY, INVALID_MFN
 from paravisor.mm.shootdown import NO_SHOOTDOWN, Shootdown
 
 
@@ -173,6 +174,7 @@ class MemoryManager:
     def __init__(self, memory: MachineMemory, debug: bool = False) -> None:
         self.memory = memory
         self.frames = [PageInfo() for _ in range(memory.nframes)]
+        # m2p: mfn -> the pfn its owner gave it.  Only set_gpfn_from_mfn writes it.
         self.m2p = [INVALID_M2P_ENTRY] * memory.nframes
         self.domains: dict[int, MemoryDomain] = {}
         self.xen_pages: set[int] = set()
@@ -185,7 +187,7 @@ class MemoryManager:
         # (holder, owner, mfn, writable) -> how many.  Only paravisor.mm.external edits it.
         self.holds: Counter[tuple[str, int, int, bool]] = Counter()
         # Live grant mappings, the authority for foreign L1 entries: (mapper domid, mfn,
-        # writable) -> how many.  Maintained by paravisor.grants; read by the invariants.
+        # writable) -> how many.  Only paravisor.mm.external edits it (for paravisor.grants).
         self.grant_maps: Counter[tuple[int, int, bool]] = Counter()
         self.debug = debug
 
@@ -227,7 +229,7 @@ class MemoryManager:
             raise MMBug(f"freeing frame {mfn:#x} that is in use: {page.describe()}")
         with self.shootdown.stop(None):
             self.memory.zero_frame(mfn)
-            self.m2p[mfn] = INVALID_M2P_ENTRY
+            set_gpfn_from_mfn(self, mfn, INVALID_M2P_ENTRY)
             page.reset()
             heapq.heappush(self._free, mfn)
             self._free_set.add(mfn)
@@ -253,8 +255,16 @@ def alloc_domheap_page(mm: MemoryManager, dom: MemoryDomain) -> int | None:
     page = mm.frames[mfn]
     page.owner, page.allocated, page.count = dom.domid, True, 1
     dom.pages.add(mfn)
-    mm.m2p[mfn] = dom.p2m_insert(mfn)
+    set_gpfn_from_mfn(mm, mfn, dom.p2m_insert(mfn))
     return mfn
+
+
+def set_gpfn_from_mfn(mm: MemoryManager, mfn: int, pfn: int) -> None:
+    """m2p[mfn] = pfn (Xen's set_gpfn_from_mfn), the one writer of the m2p: allocation
+    gives a frame its p2m slot, MMU_MACHPHYS_UPDATE and populate_physmap the pfn the
+    guest names, freeing INVALID_M2P_ENTRY.  Callers check that the frame is the
+    domain's."""
+    mm.m2p[mfn] = pfn
 
 
 def alloc_xen_page(mm: MemoryManager) -> int | None:

@@ -24,8 +24,9 @@ The invariants:
 
 from __future__ import annotations
 
+from paravisor.abi import DOMID_XEN
 from paravisor.isa.table import CR, PAGE_SHIFT, PAGE_SIZE, PTE_P, PTE_W, pte_frame
-from paravisor.mm.consts import DOMID_XEN, INVALID_MFN, PTE_ALLOWED_FLAGS, PTE_FLAG_BITS
+from paravisor.mm.consts import INVALID_MFN, PTE_ALLOWED_FLAGS, PTE_FLAG_BITS
 from paravisor.mm.external import held_refs
 from paravisor.mm.frametable import TABLE_TYPES, MemoryManager, PageType, has_grant_authority
 from paravisor.mm.pagetable import read_table

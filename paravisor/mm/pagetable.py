@@ -28,7 +28,9 @@ Functions return 0 or a negative errno, as hypercalls do.
 
 from __future__ import annotations
 
+from paravisor.abi import DOMID_XEN
 from paravisor.abi.errno import Errno
+from paravisor.isa.engine import CPUState
 from paravisor.isa.table import (
     ENTRIES_PER_TABLE,
     PAGE_SHIFT,
@@ -36,11 +38,14 @@ from paravisor.isa.table import (
     PTE_D,
     PTE_P,
     PTE_W,
+    l1_index,
+    l2_index,
     pte_frame,
 )
-from paravisor.mm.consts import DOMID_XEN, PTE_ALLOWED_FLAGS, PTE_FLAG_BITS
+from paravisor.mm.consts import PTE_ALLOWED_FLAGS, PTE_FLAG_BITS
 from paravisor.mm.frametable import (
     TABLE_TYPES,
+    MemoryDomain,
     MemoryManager,
     MMBug,
     PageType,
@@ -253,6 +258,20 @@ def mod_l2_entry(mm: MemoryManager, table_mfn: int, index: int, new: int) -> int
     return _mod_entry(mm, table_mfn, index, new, PageType.L2_TABLE)
 
 
+def l1_slot(mm: MemoryManager, dom: MemoryDomain, cpu: CPUState,
+            va: int) -> tuple[int, int] | None:
+    """(L1 table mfn, index) of the entry mapping `va` in `cpu`'s current address space
+    (a vCPU of `dom`), or None if the vCPU has no base pointer or `va`'s L2 entry is not
+    present.  The L1 is a validated table: present L2 entries of a base hold one."""
+    base = dom.guest_table[dom.vcpu_id(cpu)]
+    if base is None:
+        return None
+    l2e = mm.memory.read32(entry_maddr(base, l2_index(va)))
+    if not l2e & PTE_P:
+        return None
+    return pte_frame(l2e), l1_index(va)
+
+
 def mod_l1_entry_grant(mm: MemoryManager, table_mfn: int, index: int, new: int) -> int:
     """Install a grant host mapping: set entry `index` of validated L1 table `table_mfn` to
     the present entry `new`, which maps a frame of another domain.  The authority is the
@@ -285,3 +304,17 @@ def mod_l1_entry_grant(mm: MemoryManager, table_mfn: int, index: int, new: int) 
         put_page_from_l1e(mm, old)
     return 0
 
+
+def destroy_grant_host_mapping(mm: MemoryManager, table_mfn: int, index: int, mapper: int,
+                               mfn: int) -> None:
+    """Remove the entry a grant host mapping of `mfn` installed at (table_mfn, index)
+    with mod_l1_entry_grant -- if it is still there: the table is still a validated L1 of
+    `mapper` and the entry still maps `mfn`.  Otherwise the guest already replaced the
+    entry, or the table was demoted (its entries hold nothing), and nothing changes.
+    The caller drops the grant-map record afterwards (external.forget_grant_map)."""
+    page = mm.frames[table_mfn]
+    if not (page.is_table and page.type == PageType.L1_TABLE and page.owner == mapper):
+        return
+    pte = mm.memory.read32(entry_maddr(table_mfn, index))
+    if pte & PTE_P and pte_frame(pte) == mfn:
+        mod_l1_entry(mm, table_mfn, index, 0)

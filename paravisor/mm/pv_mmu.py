@@ -13,20 +13,19 @@ own tables are not offered here (they go through grant tables).  An unprivileged
 naming another domain, or an unknown domain, gets -ESRCH (Xen's get_pg_owner failing).
 
 TLBs: PV32's TLB is architecturally coherent (engines watch the page-table frames they
-walk), so flushes are hints.  We still flush: a successful mmu_update flushes every vCPU of
-the subject domain, NEW_BASEPTR flushes its vCPU, and the flush requests flush what they name.
+walk; docs/isa.md section 4), so flushes are hints.  mmu_update asks for none: the entry
+writes themselves flush, once, the vCPUs that walked the tables written, and nobody else
+holds a translation through them.  NEW_BASEPTR, the UVMF_* flags and the flush requests
+flush what they name; after a write that already flushed, that second flush finds an empty
+TLB and does nothing (isa.mmu.Mmu.flush).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from paravisor.abi.errno import Errno
-from paravisor.isa.engine import CPUState
-from paravisor.isa.table import CR, PAGE_MASK, PAGE_SHIFT, PTE_P, l1_index, l2_index, pte_frame
-from paravisor.mm.consts import (
+from paravisor.abi import (
     DOMID_SELF,
-    MMU_CMD_MASK,
     MMU_MACHPHYS_UPDATE,
     MMU_NORMAL_PT_UPDATE,
     MMUEXT_INVLPG_ALL,
@@ -46,11 +45,15 @@ from paravisor.mm.consts import (
     UVMF_LOCAL,
     UVMF_TLB_FLUSH,
 )
-from paravisor.mm.frametable import MemoryDomain, MemoryManager, PageType
+from paravisor.abi.errno import Errno
+from paravisor.isa.engine import CPUState
+from paravisor.isa.table import CR, PAGE_MASK, PAGE_SHIFT
+from paravisor.mm.consts import MMU_CMD_MASK
+from paravisor.mm.frametable import MemoryDomain, MemoryManager, PageType, set_gpfn_from_mfn
 from paravisor.mm.invariants import debug_check
 from paravisor.mm.pagetable import (
-    entry_maddr,
     get_page_and_type,
+    l1_slot,
     mod_l1_entry,
     mod_l2_entry,
     put_page_and_type,
@@ -95,8 +98,6 @@ def mmu_update(mm: MemoryManager, dom: MemoryDomain, requests: Iterable[tuple[in
         if rc:
             break
         done += 1
-    if done:
-        flush_domain_tlbs(subject)
     debug_check(mm)
     return rc, done
 
@@ -130,7 +131,7 @@ def _machphys_update(mm: MemoryManager, subject: MemoryDomain, mfn: int, pfn: in
     """m2p[mfn] = pfn for a frame the subject domain owns."""
     if not mm.valid_mfn(mfn) or mm.frames[mfn].owner != subject.domid:
         return -Errno.EINVAL
-    mm.m2p[mfn] = pfn
+    set_gpfn_from_mfn(mm, mfn, pfn)
     return 0
 
 
@@ -143,13 +144,10 @@ def update_va_mapping(mm: MemoryManager, dom: MemoryDomain, cpu: CPUState, va: i
     pointer or `va`'s L2 entry is not present."""
     if not _is_word(va, pte, flags):
         return -Errno.EINVAL
-    base = dom.guest_table[dom.vcpu_id(cpu)]
-    if base is None:
+    slot = l1_slot(mm, dom, cpu, va)
+    if slot is None:
         return -Errno.EINVAL
-    l2e = mm.memory.read32(entry_maddr(base, l2_index(va)))
-    if not l2e & PTE_P:
-        return -Errno.EINVAL
-    rc = mod_l1_entry(mm, pte_frame(l2e), l1_index(va), pte)
+    rc = mod_l1_entry(mm, *slot, pte)
     if rc == 0:
         _uvmf_flush(dom, cpu, flags)
     debug_check(mm)

@@ -18,6 +18,7 @@ from paravisor.mm.frametable import (
     MemoryManager,
     alloc_domheap_page,
     put_page,
+    set_gpfn_from_mfn,
 )
 from paravisor.mm.invariants import debug_check
 from paravisor.mm.pagetable import put_page_and_type
@@ -40,6 +41,21 @@ def alloc_extents(mm: MemoryManager, dom: MemoryDomain, extents: Iterable[object
         mfn = alloc_domheap_page(mm, dom)
         if mfn is None:
             break
+        mfns.append(mfn)
+    debug_check(mm)
+    return mfns
+
+
+def populate_physmap(mm: MemoryManager, dom: MemoryDomain, gpfns: Iterable[int]) -> list[int]:
+    """XENMEM_populate_physmap: one new frame for each guest pfn of `gpfns` (which may
+    come lazily, as alloc_extents' extents), its m2p entry set to that pfn; returns the
+    new mfns in order (fewer, as for increase_reservation, when a frame is refused)."""
+    mfns: list[int] = []
+    for gpfn in gpfns:
+        mfn = alloc_domheap_page(mm, dom)
+        if mfn is None:
+            break
+        set_gpfn_from_mfn(mm, mfn, gpfn)
         mfns.append(mfn)
     debug_check(mm)
     return mfns

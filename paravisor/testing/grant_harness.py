@@ -28,7 +28,6 @@ from paravisor.abi import (
     Gtf,
     Hypercall,
 )
-from paravisor.grants.registry import grant_tables
 from paravisor.grants.table import end_foreign_access, read_entry, write_entry
 from paravisor.isa.table import ENTRIES_PER_TABLE, PAGE_SHIFT, PAGE_SIZE, PTE_P, pte_frame
 from paravisor.mm.pagetable import entry_maddr, read_table
@@ -56,7 +55,7 @@ class GrantWorld:
         return rc, out["status"], guest.words(frames, nr_frames)
 
     def entry_maddr(self, granter: Guest, ref: int) -> int:
-        return grant_tables(self.hv).table_of(granter.dom).entry_maddr(ref)
+        return self.hv.grants.table_of(granter.dom).entry_maddr(ref)
 
     def grant(self, granter: Guest, grantee: Guest, frame: int, ref: int = 8,
               readonly: bool = False) -> int:

@@ -233,6 +233,25 @@ def mm_state(mm: MemoryManager) -> tuple:
     return frames, bytes(memory), m2p, domains, free
 
 
+@contextmanager
+def tlb_wipes() -> Iterator[list[int]]:
+    """Count the TLB flushes that did work (isa.mmu.Mmu.flushes: each one wipes the
+    interpreter's block map or the JIT's native TLB and jump cache) in every vCPU while
+    the context lasts: yields a one-element list, updated."""
+    from paravisor.isa.mmu import Mmu
+    total, flush = [0], Mmu.flush
+
+    def counted(mmu: Mmu) -> None:
+        before = mmu.flushes
+        flush(mmu)
+        total[0] += mmu.flushes - before
+    Mmu.flush = counted
+    try:
+        yield total
+    finally:
+        Mmu.flush = flush
+
+
 def signed(word: int) -> int:
     """A 32-bit register value as the signed result a guest sees (-errno < 0)."""
     return word - (1 << 32) if word & (1 << 31) else word
@@ -274,4 +293,4 @@ def boot_guest(asm: str, memory_mib: int = 4, name: str = "t", *,
 
 
 __all__ = ["IDLE_KERNEL", "KEEP", "SCRATCH_PAGES", "Guest", "api_guest", "boot_guest",
-           "link_image", "load_guest", "mm_state", "signed"]
+           "link_image", "load_guest", "mm_state", "signed", "tlb_wipes"]

@@ -37,6 +37,15 @@ class SpinEngine:
     def invalidate_frame(self, mfn: int) -> None:
         """Nothing is cached."""
 
+    def forget(self, cpu: CPUState) -> None:
+        """Nothing is cached."""
+
+    def request_exit(self) -> None:
+        """Runs are instantaneous: nothing to end early."""
+
+    def cancel_exit(self) -> None:
+        """See request_exit."""
+
 
 @dataclass
 class Scenario:

@@ -7,7 +7,6 @@ from hypothesis import strategies as st
 
 from paravisor.abi.consts import Blkif, XenbusState
 from paravisor.abi.io import BLKIF_REQUEST, BLKIF_RESPONSE, SRING_HEADER
-from paravisor.grants.registry import grant_tables
 from paravisor.isa.table import PAGE_SIZE
 from paravisor.ring import MASK
 from paravisor.services.blkback import BLKIF_RING, SECTOR_SIZE
@@ -59,7 +58,7 @@ def _may_change(bed: BlockBed, front: PyBlkfront) -> set[int]:
     (event pending bits)."""
     frames = {front.ring_mfn, front.guest.dom.shared_info_mfn}
     frames |= {mfn for ref, mfn, _page in front.pages if ref in (16, 17)}
-    frames |= set(grant_tables(bed.hv).table_of(front.guest.dom).frames)
+    frames |= set(bed.hv.grants.table_of(front.guest.dom).frames)
     return frames
 
 
@@ -104,7 +103,7 @@ def test_random_ring_contents_never_hurt_the_backend(tmp_path, rounds):
     before = bytes(bed.hv.memory.data)
     for entries, ahead in rounds:
         _play(bed, front, entries, ahead)
-        track = grant_tables(bed.hv).maptrack_of(bed.dom0.dom.domid)
+        track = bed.hv.grants.maptrack_of(bed.dom0.dom.domid)
         assert len(track) == (1 if vbd.ring is not None else 0)
         if vbd.ring is None:    # a broken ring disconnects the device, never the daemon
             assert bed.backend("state") == str(int(XenbusState.XenbusStateClosing))

@@ -6,7 +6,6 @@ import os
 import pytest
 
 from paravisor.abi.consts import Blkif, XenbusState
-from paravisor.grants.registry import grant_tables
 from paravisor.isa.table import PAGE_SIZE
 from paravisor.services.blkback import SECTOR_SIZE
 from paravisor.testing.blkfront import BlockBed, rw_request
@@ -29,7 +28,7 @@ def _pattern(n: int, seed: int = 1) -> bytes:
 
 
 def _dom0_mappings(bed: BlockBed) -> int:
-    return len(grant_tables(bed.hv).maptrack_of(bed.dom0.dom.domid))
+    return len(bed.hv.grants.maptrack_of(bed.dom0.dom.domid))
 
 
 def test_handshake_reaches_connected_on_both_sides(image):

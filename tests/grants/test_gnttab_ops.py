@@ -199,11 +199,16 @@ def test_service_readonly_mapping_refuses_writes_and_bounds(world):
         map_grant(world.hv, world.dom0.dom, a.dom.domid, ref)
     assert err.value.status == Gntst.GNTST_general_error
     mapping = map_grant(world.hv, world.dom0.dom, a.dom.domid, ref, readonly=True)
-    with pytest.raises(GrantError):
+    with pytest.raises(GrantError) as err:
         mapping.write(0, b"x")
-    with pytest.raises(GrantError):
+    assert err.value.status == Gntst.GNTST_permission_denied
+    with pytest.raises(GrantError) as err:
         mapping.read(4090, 10)
+    assert err.value.status == Gntst.GNTST_bad_copy_arg
     mapping.unmap()
+    with pytest.raises(GrantError) as err:
+        mapping.read(0, 1)
+    assert err.value.status == Gntst.GNTST_bad_handle
 
 
 def test_copy_from_and_to_a_grant_touches_exactly_the_range(world):
@@ -250,8 +255,7 @@ def test_copy_refusals(world, source, dest, length, flags, expected):
 def test_maptrack_limit_gives_no_space(world):
     a, _ = world.guests
     ref = world.grant(a, world.dom0, world.fresh_frame(a), readonly=True)
-    from paravisor.grants import grant_tables
-    grant_tables(world.hv).table_of(world.dom0.dom).max_maptrack = 2
+    world.hv.grants.table_of(world.dom0.dom).max_maptrack = 2
     first = map_grant(world.hv, world.dom0.dom, a.dom.domid, ref, readonly=True)
     map_grant(world.hv, world.dom0.dom, a.dom.domid, ref, readonly=True)
     with pytest.raises(GrantError) as err:

@@ -5,7 +5,7 @@ import pytest
 
 from paravisor.abi import Gntmap, Gntst, GnttabMisc, Gtf
 from paravisor.abi.errno import Errno
-from paravisor.grants import grant_tables, map_grant
+from paravisor.grants import map_grant
 from paravisor.isa.table import PAGE_SHIFT, PTE_A, PTE_D, PTE_P, PTE_W
 from paravisor.mm.invariants import verify
 from paravisor.mm.pagetable import read_table
@@ -162,7 +162,7 @@ def test_destroying_the_granter_keeps_mapped_frames_until_unmapped(world):
     assert world.unmap(b, va, handle) == Gntst.GNTST_okay
     assert world.hv.mm.is_free(frame)
     assert domid not in world.hv.mm.domains
-    assert domid not in grant_tables(world.hv).tables
+    assert domid not in world.hv.grants.tables
     verify(world.hv.mm)
 
 
@@ -182,6 +182,7 @@ def test_destroying_the_mapper_releases_its_mappings_first(world):
 
 
 def test_a_foreign_entry_needs_a_live_grant_as_authority(world):
+    from paravisor.mm.external import record_grant_map
     from paravisor.mm.pagetable import mod_l1_entry_grant
     a, b = world.guests
     frame = world.fresh_frame(a)
@@ -189,7 +190,7 @@ def test_a_foreign_entry_needs_a_live_grant_as_authority(world):
     pte = (frame << PAGE_SHIFT) | PTE_P
     before = counts(world)
     assert mod_l1_entry_grant(world.hv.mm, table_mfn, index // 4, pte) == -Errno.EINVAL
-    world.hv.mm.grant_maps[(b.dom.domid, frame, False)] += 1       # a read-only grant
+    record_grant_map(world.hv.mm, b.dom.domid, frame, writable=False)   # a read-only grant
     assert mod_l1_entry_grant(world.hv.mm, table_mfn, index // 4, pte | PTE_W) \
         == -Errno.EINVAL
     assert counts(world) == before

@@ -30,10 +30,13 @@ from paravisor.abi import (
     XEN_SYSCTL_physinfo,
     XEN_SYSCTL_readconsole,
     XEN_SYSCTL_sched_id,
+    XENVER_extraversion,
 )
 from paravisor.abi.errno import Errno
 from paravisor.domain import ShutdownReason, VcpuState
-from paravisor.isa.table import CR
+from paravisor.domain.traps import bounce_trap
+from paravisor.isa.engine import Trap
+from paravisor.isa.table import CR, Vector
 from paravisor.mm.invariants import verify
 
 DOMCTL, SYSCTL = Hypercall.domctl, Hypercall.sysctl
@@ -189,3 +192,19 @@ def test_getdomaininfolist(dom0, domu):
     rc, va = sysctl(dom0, XEN_SYSCTL_getdomaininfolist,
                     getdomaininfolist={"first_domain": 1, "max_domains": 3, "buffer": 0x1000})
     assert rc == -Errno.EFAULT
+
+
+
+def test_an_exit_that_outlives_its_domain_is_dropped(dom0, domu):
+    # Under --realtime a run can end after a destroy that waited for it; its hypercall
+    # or trap must not touch memory that is gone (PTBR is 0, shared_info freed).
+    hv, vcpu, scratch = domu.hv, domu.vcpu, domu.alloc(16)
+    hv.destroy(domu.dom)
+    memory = bytes(hv.memory.data)
+    assert domu.hcall(Hypercall.xen_version, XENVER_extraversion, scratch) \
+        == XENVER_extraversion                             # a0 as the guest left it
+    cpu = (list(vcpu.cpu.regs), vcpu.cpu.pc, vcpu.cpu.ring)
+    bounce_trap(hv, vcpu, Trap(Vector.PAGE_FAULT, vcpu.cpu.pc, 0, 0x1234))
+    assert (list(vcpu.cpu.regs), vcpu.cpu.pc, vcpu.cpu.ring) == cpu
+    assert bytes(hv.memory.data) == memory
+    verify(hv.mm)

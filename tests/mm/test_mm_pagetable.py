@@ -4,15 +4,15 @@ the lowest free frame first."""
 
 import pytest
 
-from paravisor.abi.errno import Errno
-from paravisor.isa.table import PAGE_SHIFT, PTE_A, PTE_D, PTE_P, PTE_U, PTE_W, make_pte
-from paravisor.mm import PageType, mmu_update, mmuext_op
-from paravisor.mm.consts import (
+from paravisor.abi import (
     MMU_MACHPHYS_UPDATE,
     MMUEXT_PIN_L1_TABLE,
     MMUEXT_PIN_L2_TABLE,
     MMUEXT_UNPIN_TABLE,
 )
+from paravisor.abi.errno import Errno
+from paravisor.isa.table import PAGE_SHIFT, PTE_A, PTE_D, PTE_P, PTE_U, PTE_W, make_pte
+from paravisor.mm import PageType, mmu_update, mmuext_op
 from paravisor.mm.invariants import snapshot
 
 RW = PTE_P | PTE_W

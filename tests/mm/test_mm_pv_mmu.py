@@ -3,23 +3,7 @@ the bootstrap builder, and the invariant checker itself."""
 
 import pytest
 
-from paravisor.abi.errno import Errno
-from paravisor.isa.engine import CPUState
-from paravisor.isa.table import CR, PAGE_SHIFT, PTE_P, PTE_U, PTE_W, make_pte
-from paravisor.mm import (
-    BootstrapError,
-    InvariantViolation,
-    PageType,
-    build_bootstrap_tables,
-    check_invariants,
-    mmu_update,
-    mmuext_op,
-    new_baseptr,
-    table_frames,
-    update_va_mapping,
-    verify,
-)
-from paravisor.mm.consts import (
+from paravisor.abi import (
     DOMID_SELF,
     MMUEXT_INVLPG_ALL,
     MMUEXT_INVLPG_LOCAL,
@@ -35,6 +19,22 @@ from paravisor.mm.consts import (
     UVMF_INVLPG,
     UVMF_NONE,
     UVMF_TLB_FLUSH,
+)
+from paravisor.abi.errno import Errno
+from paravisor.isa.engine import CPUState
+from paravisor.isa.table import CR, PAGE_SHIFT, PTE_P, PTE_U, PTE_W, make_pte
+from paravisor.mm import (
+    BootstrapError,
+    InvariantViolation,
+    PageType,
+    build_bootstrap_tables,
+    check_invariants,
+    mmu_update,
+    mmuext_op,
+    new_baseptr,
+    table_frames,
+    update_va_mapping,
+    verify,
 )
 from paravisor.mm.invariants import snapshot
 

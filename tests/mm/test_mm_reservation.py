@@ -2,11 +2,13 @@
 
 import pytest
 
+from paravisor.abi import MMUEXT_PIN_L1_TABLE
 from paravisor.abi.errno import Errno
 from paravisor.isa.table import CR, PAGE_SHIFT, PAGE_SIZE, PTE_P, PTE_W
 from paravisor.mm import (
     BootstrapError,
     MemoryDomain,
+    MMBug,
     PageType,
     alloc_xen_page,
     build_bootstrap_tables,
@@ -20,12 +22,14 @@ from paravisor.mm import (
     mmu_update,
     mmuext_op,
     new_baseptr,
+    populate_physmap,
     relinquish,
+    set_gpfn_from_mfn,
     set_max_pages,
     share_xen_page_with_guest,
 )
-from paravisor.mm.consts import INVALID_M2P_ENTRY, INVALID_MFN, MMUEXT_PIN_L1_TABLE
-from paravisor.mm.external import hold_frame, release_frame
+from paravisor.mm.consts import INVALID_M2P_ENTRY, INVALID_MFN
+from paravisor.mm.external import forget_grant_map, hold_frame, record_grant_map, release_frame
 from paravisor.mm.invariants import snapshot
 
 
@@ -202,3 +206,26 @@ def test_a_frame_still_referenced_outlives_its_destroyed_domain(mm, make_domain)
     release_frame(mm, 1, writable=False, holder="test")
     assert 1 not in mm.domains and mm.is_free(1)
     assert check_invariants(mm) == []
+
+
+def test_the_m2p_has_one_writer_and_populate_physmap_uses_it(mm, make_domain):
+    dom, _ = make_domain(1, max_pages=4, pages=1)
+    mfns = populate_physmap(mm, dom, iter([7, 9, 11, 13]))
+    assert len(mfns) == 3                                 # max_pages stops the fourth
+    assert [mm.m2p[mfn] for mfn in mfns] == [7, 9, 11]
+    set_gpfn_from_mfn(mm, mfns[0], 42)
+    assert mm.m2p[mfns[0]] == 42
+    assert decrease_reservation(mm, dom, mfns[:1]) == 1
+    assert mm.m2p[mfns[0]] == INVALID_M2P_ENTRY
+
+
+def test_grant_map_records_are_counted_and_a_second_forget_is_a_bug(mm):
+    record_grant_map(mm, 2, 5, writable=True)
+    record_grant_map(mm, 2, 5, writable=True)
+    assert mm.grant_maps == {(2, 5, True): 2}
+    forget_grant_map(mm, 2, 5, writable=True)
+    forget_grant_map(mm, 2, 5, writable=True)
+    assert not mm.grant_maps
+    with pytest.raises(MMBug, match="does not hold"):
+        forget_grant_map(mm, 2, 5, writable=True)
+    assert not mm.grant_maps

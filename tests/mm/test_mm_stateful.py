@@ -11,6 +11,16 @@ from hypothesis import event
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
+from paravisor.abi import (
+    DOMID_XEN,
+    MMU_MACHPHYS_UPDATE,
+    MMUEXT_NEW_BASEPTR,
+    MMUEXT_PIN_L1_TABLE,
+    MMUEXT_PIN_L2_TABLE,
+    MMUEXT_UNPIN_TABLE,
+    UVMF_INVLPG,
+    UVMF_TLB_FLUSH,
+)
 from paravisor.isa.engine import CPUState
 from paravisor.isa.memory import MachineMemory
 from paravisor.isa.table import PAGE_SHIFT, PTE_A, PTE_D, PTE_P, PTE_U, PTE_W, make_pte
@@ -29,16 +39,6 @@ from paravisor.mm import (
     relinquish,
     share_xen_page_with_guest,
     update_va_mapping,
-)
-from paravisor.mm.consts import (
-    DOMID_XEN,
-    MMU_MACHPHYS_UPDATE,
-    MMUEXT_NEW_BASEPTR,
-    MMUEXT_PIN_L1_TABLE,
-    MMUEXT_PIN_L2_TABLE,
-    MMUEXT_UNPIN_TABLE,
-    UVMF_INVLPG,
-    UVMF_TLB_FLUSH,
 )
 from paravisor.mm.external import hold_frame, release_frame
 

@@ -8,6 +8,7 @@ writable, and the two table frames read-only at TABLES_VA); domain 2 owns frame 
 
 import pytest
 
+from paravisor.abi import MMUEXT_PIN_L1_TABLE, MMUEXT_PIN_L2_TABLE, MMUEXT_UNPIN_TABLE
 from paravisor.abi.errno import Errno
 from paravisor.isa.table import PAGE_SHIFT, PTE_A, PTE_D, PTE_P, PTE_U, PTE_W, make_pte
 from paravisor.mm import (
@@ -20,7 +21,6 @@ from paravisor.mm import (
     share_xen_page_with_guest,
     update_va_mapping,
 )
-from paravisor.mm.consts import MMUEXT_PIN_L1_TABLE, MMUEXT_PIN_L2_TABLE, MMUEXT_UNPIN_TABLE
 from paravisor.mm.invariants import snapshot
 
 RW = PTE_P | PTE_W

@@ -8,7 +8,6 @@ from hypothesis import strategies as st
 
 from paravisor.abi.consts import XenbusState
 from paravisor.abi.io import SRING_HEADER
-from paravisor.grants.registry import grant_tables
 from paravisor.isa.table import PAGE_SIZE
 from paravisor.ring import MASK
 from paravisor.services.netback.netif import RSP_ERROR, RSP_NULL, RSP_OKAY
@@ -52,7 +51,7 @@ def _allowed(bed, front, other) -> set[int]:
     for f in (front, other):
         frames |= {f.tx_mfn, f.rx_mfn, f.guest.dom.shared_info_mfn}
         frames |= {mfn for _ref, mfn, _page in f.rx_posted.values()}
-        frames |= set(grant_tables(bed.hv).table_of(f.guest.dom).frames)
+        frames |= set(bed.hv.grants.table_of(f.guest.dom).frames)
     return frames
 
 
@@ -80,7 +79,7 @@ def test_random_rings_never_hurt_netback_or_a_bystander(rounds):
     before = bytes(bed.hv.memory.data)
     for slots, ahead, rx_grefs in rounds:
         _play(bed, front, slots, ahead, rx_grefs)
-        assert len(grant_tables(bed.hv).maptrack_of(0)) == (4 if vif.tx is not None else 2)
+        assert len(bed.hv.grants.maptrack_of(0)) == (4 if vif.tx is not None else 2)
         if vif.tx is None:       # a broken ring disconnects the vif, never the daemon
             assert front.backend_state == str(int(XenbusState.XenbusStateClosing))
             break

@@ -42,7 +42,6 @@ from paravisor.abi import (
     VCPUOP_initialise,
     VGCF_online,
 )
-from paravisor.grants.registry import grant_tables
 from paravisor.grants.table import write_entry
 from paravisor.hypercalls import dispatch
 from paravisor.hypervisor.realtime import run_realtime
@@ -443,7 +442,7 @@ def test_no_store_reaches_a_granted_frame_after_the_writer_is_destroyed(monkeypa
 def _grant_frames(owner: Guest, writers: list[Guest]) -> list[int]:
     """A fresh frame of `owner` per writer, granted and mapped writable at its `victim`."""
     hv = owner.hv
-    table = grant_tables(hv).table_of(owner.dom)
+    table = hv.grants.table_of(owner.dom)
     owner.dom.mem.max_pages += len(writers)
     granted = increase_reservation(hv.mm, owner.dom.mem, len(writers))
     for ref, (writer, frame) in enumerate(zip(writers, granted, strict=True), start=8):
