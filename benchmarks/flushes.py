@@ -27,11 +27,10 @@ measurements of this machine; tests check only that they are reported.
 Measured on the 2-core development machine (pt_remap, 16384 rounds, fastest of 5): two
 wipes per batch before, one now, on both engines; host time 0.29 ms (interpreter) and
 0.38 ms (JIT) per batch either way, within 3%: the second wipe found the caches already
-empty, so it cost a few microseconds of memset and Python calls, not refills.  (The whole
-of issue 12 items 4-5 against the tree before them, run separately: 0.96x interpreter,
-0.88x JIT per batch, the JIT's part mostly from its cold tier calling the interpreter
-through its declared interface instead of swapping contexts.)  hcall_storm's flushes
-coalesce into one per guest entry either way (11 wipes per round before, 10 now).
+empty, so it cost a few microseconds of memset and Python calls, not refills.  (The tree
+after issue 12 items 4-5 against the tree before them, run separately, fastest of 5:
+0.96x interpreter, 0.95x JIT per batch: close to the run-to-run noise.)  hcall_storm's
+flushes coalesce into one per guest entry either way (11 wipes per round before, 10 now).
 """
 
 from __future__ import annotations
